@@ -1,0 +1,1 @@
+"""Thin typer commands: argument handling only, logic lives in the library modules."""

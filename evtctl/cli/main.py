@@ -1,0 +1,65 @@
+"""The ``evtctl`` entry point.
+
+Each command group lives in its own module under ``evtctl.cli`` and exposes
+``register(app)``; this module only assembles them and owns the error edge.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from evtctl import __version__
+from evtctl.errors import EvtctlError
+
+# One module per command group; each defines ``register(app: typer.Typer) -> None``.
+COMMAND_MODULES: tuple[str, ...] = (
+    "workspace_cmds",  # validate, lint, explain, graph, manifest-schema
+    "schema",  # schema check / lock
+    "broker",  # broker start / up / down / status / logs
+    "plan",  # plan / apply / drift / import
+    "codegen",  # codegen python
+    "contract",  # contract verify / matrix / pact
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"evtctl {__version__}")
+        raise typer.Exit()
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="evtctl",
+        help="Declarative topology and schema governance for event buses.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ) -> None:
+        """Declarative topology and schema governance for event buses."""
+
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"evtctl.cli.{name}")
+        module.register(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    app = build_app()
+    try:
+        app(args=argv, standalone_mode=True)
+    except EvtctlError as err:  # raised outside a command's own handling
+        typer.echo(err.render(), err=True)
+        sys.exit(err.exit_code)
+

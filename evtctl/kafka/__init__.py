@@ -1,0 +1,1 @@
+"""Kafka facts shared by the manifests, the reference broker and plan/apply."""
