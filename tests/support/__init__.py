@@ -1,0 +1,1 @@
+"""Test support shared by several areas (running brokers, Tansu, clients)."""
