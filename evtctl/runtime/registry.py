@@ -1,0 +1,116 @@
+"""Schema resolution for generated clients: writer schemas by id, own schema ids by lookup, cached.
+
+The registry is reached through :class:`evtctl.registry.client.RegistryClient` (or anything with
+the same three methods, see :class:`SchemaRegistry`). Both directions are cached forever: a schema
+id is immutable in a Confluent registry, and so is the (subject, schema) -> id binding.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from evtctl.registry.client import RegisteredSchema, RegistryClient, SchemaById, SchemaReference
+
+T = TypeVar("T")
+
+
+class SchemaRegistry(Protocol):
+    """The part of a Confluent registry client the runtime uses."""
+
+    def schema_by_id(self, schema_id: int, *, subject: str | None = None) -> SchemaById: ...
+
+    def lookup(
+        self,
+        subject: str,
+        schema: str,
+        schema_type: str = "AVRO",
+        references: Sequence[SchemaReference] = (),
+        *,
+        normalize: bool = False,
+        deleted: bool = False,
+    ) -> RegisteredSchema | None: ...
+
+    def register(
+        self,
+        subject: str,
+        schema: str,
+        schema_type: str = "AVRO",
+        references: Sequence[SchemaReference] = (),
+        *,
+        normalize: bool = False,
+        schema_id: int | None = None,
+        version: int | None = None,
+    ) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WriterId:
+    """The registry identity of the schema a producer writes with."""
+
+    schema_id: int
+    version: int | None  # None when registered without a lookup (the registry only returned the id)
+
+
+class SchemaNotRegisteredError(LookupError):
+    """The producer's schema is not registered under its subject and auto-registration is off."""
+
+
+class SchemaCache:
+    """Thread-safe memo of registry answers and of objects parsed from them."""
+
+    def __init__(self, registry: SchemaRegistry) -> None:
+        self.registry = registry
+        self._lock = threading.Lock()
+        self._by_id: dict[int, SchemaById] = {}
+        self._writer_ids: dict[tuple[str, str, str], WriterId] = {}
+        self._parsed: dict[tuple[str, int], object] = {}
+
+    def schema(self, schema_id: int) -> SchemaById:
+        """The schema registered under ``schema_id`` (one HTTP request per id per process)."""
+        with self._lock:
+            found = self._by_id.get(schema_id)
+        if found is None:
+            found = self.registry.schema_by_id(schema_id)
+            with self._lock:
+                self._by_id[schema_id] = found
+        return found
+
+    def parsed(self, kind: str, schema_id: int, parse: Callable[[SchemaById], T]) -> T:
+        """``parse(schema)`` memoised per (kind, id): each writer schema is parsed once."""
+        key = (kind, schema_id)
+        with self._lock:
+            if key in self._parsed:
+                return self._parsed[key]  # type: ignore[return-value]
+        value = parse(self.schema(schema_id))
+        with self._lock:
+            self._parsed[key] = value
+        return value
+
+    def writer_id(self, subject: str, schema: str, schema_type: str, *, auto_register: bool) -> WriterId:
+        """The id of ``schema`` under ``subject``: looked up, or registered when allowed."""
+        key = (subject, schema_type, schema)
+        with self._lock:
+            found = self._writer_ids.get(key)
+        if found is not None:
+            return found
+        registered = self.registry.lookup(subject, schema, schema_type)
+        if registered is not None:
+            found = WriterId(registered.id, registered.version)
+        elif auto_register:
+            found = WriterId(self.registry.register(subject, schema, schema_type), None)
+        else:
+            raise SchemaNotRegisteredError(
+                f"the generated {schema_type} schema is not registered under subject {subject!r}; "
+                "run `evtctl apply` (or pass auto_register=True in development)"
+            )
+        with self._lock:
+            self._writer_ids[key] = found
+        return found
+
+
+def connect_registry(url: str, *, username: str | None = None, password: str | None = None) -> SchemaCache:
+    """A cached registry connection for generated clients."""
+    return SchemaCache(RegistryClient(url, username=username, password=password))

@@ -1,0 +1,234 @@
+"""Serializers for generated clients: Confluent framing + Avro / JSON Schema / Protobuf bodies.
+
+Writing: the body is encoded with the generated (reader) schema and framed with the id that schema
+has under its subject (looked up once, cached). Reading: the writer schema is ALWAYS resolved by the
+id in the payload (cached per id) and the body is decoded with it, then projected onto the generated
+model (Avro schema resolution with writer + reader schema), so an event written with a newer
+compatible schema reads correctly and fields the reader does not know are dropped, not fatal.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, Protocol, Self, TypeVar
+
+import fastavro
+
+from evtctl.registry.client import SchemaById
+from evtctl.runtime.registry import SchemaCache, WriterId
+from evtctl.runtime.wire import WireFormatError, frame, split_payload
+
+T = TypeVar("T")
+HeadersIn = Iterable[tuple[str, bytes | str | None]] | None
+
+
+class Record(Protocol):
+    """What generated dataclasses provide: a plain-data form for the encoder and back."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self: ...
+
+
+class DeserializationError(ValueError):
+    """A payload could not be decoded (bad framing, wrong schema type, body not matching its schema)."""
+
+
+class Codec(Generic[T]):
+    """Converts a typed value to the encoder's plain data and back (records: to_dict/from_dict)."""
+
+    def __init__(self, encode: Callable[[T], Any], decode: Callable[[Any], T]) -> None:
+        self.encode = encode
+        self.decode = decode
+
+
+def record_codec(cls: type[Any]) -> Codec[Any]:
+    return Codec(lambda value: value.to_dict(), cls.from_dict)
+
+
+def plain_codec(kind: type[T]) -> Codec[T]:
+    """For primitive (non-record) schemas, such as a string key."""
+
+    def decode(obj: Any) -> T:
+        if not isinstance(obj, kind):
+            raise DeserializationError(f"expected {kind.__name__}, decoded {type(obj).__name__}")
+        return obj
+
+    return Codec(lambda value: value, decode)
+
+
+class Serde(Generic[T]):
+    """Base: subject, own schema text, framing and writer resolution; subclasses encode bodies."""
+
+    schema_type = "AVRO"
+
+    def __init__(
+        self,
+        *,
+        subject: str,
+        schema: str,
+        codec: Codec[T],
+        cache: SchemaCache,
+        is_key: bool = False,
+        auto_register: bool = False,
+    ) -> None:
+        self.subject = subject
+        self.schema = schema
+        self.codec = codec
+        self.cache = cache
+        self.is_key = is_key
+        self.auto_register = auto_register
+
+    def writer(self) -> WriterId:
+        return self.cache.writer_id(
+            self.subject, self.schema, self.schema_type, auto_register=self.auto_register
+        )
+
+    def serialize(self, value: T) -> bytes:
+        return frame(self.writer().schema_id, self.encode_body(value), self.message_indexes())
+
+    def deserialize(self, data: bytes, headers: HeadersIn = None) -> T:
+        try:
+            framed = split_payload(
+                data, headers, is_key=self.is_key, protobuf=self.message_indexes() is not None
+            )
+        except WireFormatError as exc:
+            raise DeserializationError(str(exc)) from exc
+        if framed.ref.schema_id is None:
+            raise DeserializationError(
+                "payload names its writer schema by GUID; this registry resolves ids only"
+            )
+        writer = self.cache.schema(framed.ref.schema_id)
+        if writer.schema_type.upper() != self.schema_type:
+            raise DeserializationError(
+                f"schema id {framed.ref.schema_id} is a {writer.schema_type} schema, "
+                f"this {'key' if self.is_key else 'value'} expects {self.schema_type}"
+            )
+        try:
+            return self.decode_body(framed.body, framed.ref.schema_id)
+        except DeserializationError:
+            raise
+        except Exception as exc:  # any decoder failure is a poison payload, reported with its cause
+            raise DeserializationError(
+                f"body does not decode with writer schema id {framed.ref.schema_id}: {exc}"
+            ) from exc
+
+    def message_indexes(self) -> tuple[int, ...] | None:
+        return None
+
+    def encode_body(self, value: T) -> bytes:
+        raise NotImplementedError
+
+    def decode_body(self, body: bytes, writer_id: int) -> T:
+        raise NotImplementedError
+
+
+def _parse_avro(schema: SchemaById) -> Any:
+    if schema.references:
+        raise DeserializationError(
+            f"writer schema id {schema.id} uses references, which the runtime does not resolve yet"
+        )
+    return fastavro.parse_schema(json.loads(schema.schema), named_schemas={})
+
+
+class AvroSerde(Serde[T]):
+    schema_type = "AVRO"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.reader = fastavro.parse_schema(json.loads(self.schema), named_schemas={})
+
+    def encode_body(self, value: T) -> bytes:
+        buf = io.BytesIO()
+        fastavro.schemaless_writer(buf, self.reader, self.codec.encode(value))
+        return buf.getvalue()
+
+    def decode_body(self, body: bytes, writer_id: int) -> T:
+        writer = self.cache.parsed("avro", writer_id, _parse_avro)
+        buf = io.BytesIO(body)
+        obj = fastavro.schemaless_reader(buf, writer, self.reader)
+        if buf.tell() != len(body):
+            raise DeserializationError(
+                f"{len(body) - buf.tell()} bytes left after decoding with writer schema id {writer_id}"
+            )
+        return self.codec.decode(obj)
+
+
+def _json_validator(schema: SchemaById) -> Any:
+    import jsonschema  # deferred: only JSON Schema topics pay for it
+
+    parsed = json.loads(schema.schema)
+    cls = jsonschema.validators.validator_for(parsed)
+    return cls(parsed, format_checker=cls.FORMAT_CHECKER)
+
+
+class JsonSchemaSerde(Serde[T]):
+    """JSON body; the writer's schema validates what is read (projection is by field name)."""
+
+    schema_type = "JSON"
+
+    def __init__(self, *, validate: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validate = validate
+        self._own: Any = None
+
+    def encode_body(self, value: T) -> bytes:
+        obj = self.codec.encode(value)
+        if self.validate:
+            if self._own is None:
+                self._own = _json_validator(SchemaById(id=-1, schema=self.schema, schema_type="JSON"))
+            self._own.validate(obj)
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def decode_body(self, body: bytes, writer_id: int) -> T:
+        obj = json.loads(body)
+        if self.validate:
+            self.cache.parsed("json", writer_id, _json_validator).validate(obj)
+        return self.codec.decode(obj)
+
+
+def protobuf_message_indexes(descriptor: Any) -> tuple[int, ...]:
+    """The path of a message descriptor inside its file: indexes from the top level down."""
+    path: list[int] = []
+    current = descriptor
+    while current.containing_type is not None:
+        parent = current.containing_type
+        path.append(list(parent.nested_types).index(current))
+        current = parent
+    top_level = list(current.file.message_types_by_name.values())
+    path.append(top_level.index(current))
+    return tuple(reversed(path))
+
+
+class ProtobufSerde(Serde[T]):
+    """Protobuf body of a protoc-generated message class; unknown fields are kept by protobuf itself."""
+
+    schema_type = "PROTOBUF"
+
+    def __init__(self, *, message_type: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.message_type = message_type
+        self._indexes = protobuf_message_indexes(message_type.DESCRIPTOR)
+
+    def message_indexes(self) -> tuple[int, ...] | None:
+        return self._indexes
+
+    def encode_body(self, value: T) -> bytes:
+        data: bytes = self.codec.encode(value).SerializeToString()
+        return data
+
+    def decode_body(self, body: bytes, writer_id: int) -> T:
+        return self.codec.decode(self.message_type.FromString(body))
+
+
+class StringKeySerde:
+    """A key without a registered key schema: the partition-key value as UTF-8 text."""
+
+    def serialize(self, value: object) -> bytes:
+        return str(value).encode()
+
+    def deserialize(self, data: bytes, headers: HeadersIn = None) -> str:
+        return data.decode("utf-8", errors="replace")
