@@ -185,7 +185,9 @@ def format_sarif(diagnostics: Sequence[Diagnostic], ctx: OutputContext) -> str:
         if diag.code not in infos:
             # Codes without registry metadata (validate, schema check) still get a rule entry.
             infos[diag.code] = ctx.rules.get(diag.code) or RuleInfo(
-                code=diag.code, slug=diag.rule_slug or diag.code.lower(), summary=diag.message,
+                code=diag.code,
+                slug=diag.rule_slug or diag.code.lower(),
+                summary=diag.message,
                 severity=diag.severity,
             )
     codes = sorted(infos)

@@ -1,0 +1,1 @@
+"""Lint rules, one module per family; the registry (evtctl.lint.registry) lists them all."""

@@ -1,0 +1,157 @@
+"""Inline suppressions, each with a mandatory reason.
+
+Two spellings, same grammar::
+
+    kind: Topic   # evtctl: disable=EVT106,topic-without-consumer reason="filled by the nightly export"
+
+    metadata:
+      annotations:
+        lint.evtctl.io/disable: 'EVT106 reason="filled by the nightly export"'
+
+A comment applies to findings on its own line, and a comment alone on a line applies to the line
+below; a comment on (or just above) a resource's ``kind:`` line covers the whole resource. An
+annotation covers its resource. A directive without a reason suppresses nothing and is reported
+(EVT902); a directive that suppressed nothing is reported too (EVT901), so stale ones get removed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evtctl.errors import Location
+from evtctl.lint.rule import Finding, Rule
+from evtctl.manifest.model import Workspace
+
+ANNOTATION = "lint.evtctl.io/disable"
+_BODY = (
+    r"(?P<codes>[A-Za-z0-9_-]+(?:\s*,\s*[A-Za-z0-9_-]+)*)"
+    r"(?:\s+reason=(?:\"(?P<r1>[^\"]*)\"|'(?P<r2>[^']*)'))?"
+)
+_COMMENT_RE = re.compile(r"#\s*evtctl:\s*disable=" + _BODY)
+_ANNOTATION_RE = re.compile(r"^\s*" + _BODY + r"\s*$")
+
+
+@dataclass(slots=True)
+class Directive:
+    names: tuple[str, ...]  # as written
+    codes: frozenset[str]  # resolved rule codes
+    unknown: tuple[str, ...]
+    reason: str | None
+    location: Location
+    own_line: bool = False  # the comment is alone on its line: it also covers the next line
+    resource: tuple[str, int] | None = None  # (file, kind line) for annotation directives
+    used: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class Suppressions:
+    by_line: dict[tuple[str, int], list[Directive]] = field(default_factory=dict)
+    by_resource: dict[tuple[str, int], list[Directive]] = field(default_factory=dict)
+    directives: list[Directive] = field(default_factory=list)
+
+    @classmethod
+    def scan(cls, workspace: Workspace, rules: Sequence[Rule]) -> Suppressions:
+        names = _names(rules)
+        sup = cls()
+        for path in workspace.files:
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if "evtctl:" not in text:
+                continue
+            for lineno, line in enumerate(text.splitlines(), start=1):
+                if "evtctl:" not in line:
+                    continue
+                match = _COMMENT_RE.search(line)
+                if match is None:
+                    continue
+                directive = _directive(match, names, Location(str(path), lineno, match.start() + 1))
+                directive.own_line = not line[: match.start()].strip()
+                sup._add_line(str(path), lineno, directive)
+                if directive.own_line:
+                    sup._add_line(str(path), lineno + 1, directive)
+                sup.directives.append(directive)
+        for resource in workspace.resources():
+            value = resource.metadata.annotations.get(ANNOTATION)
+            if value is None:
+                continue
+            loc = resource.at("metadata", "annotations", ANNOTATION)
+            match = _ANNOTATION_RE.match(value)
+            anchor = (resource.location.file or "", resource.location.line or 0)
+            if match is None:
+                directive = Directive((value,), frozenset(), (value,), None, loc)
+            else:
+                directive = _directive(match, names, loc)
+            directive.resource = anchor
+            sup.by_resource.setdefault(anchor, []).append(directive)
+            sup.directives.append(directive)
+        return sup
+
+    def _add_line(self, file: str, line: int, directive: Directive) -> None:
+        self.by_line.setdefault((file, line), []).append(directive)
+
+    def suppresses(self, rule: Rule, found: Finding, anchor: Location | None) -> bool:
+        """Whether a reasoned directive covers this finding; marks the directive used."""
+        candidates: list[Directive] = []
+        loc = found.location
+        if loc.file and loc.line:
+            candidates += self.by_line.get((loc.file, loc.line), [])
+        if anchor is not None and anchor.file and anchor.line:
+            key = (anchor.file, anchor.line)
+            if key != (loc.file, loc.line):
+                candidates += self.by_line.get(key, [])
+            candidates += self.by_resource.get(key, [])
+        hit = False
+        for directive in candidates:
+            if rule.code in directive.codes and directive.reason:
+                directive.used.add(rule.code)
+                hit = True
+        return hit
+
+    def problems(self, active: Iterable[str]) -> Iterable[tuple[str, str, Location, str]]:
+        """``(code, message, location, help)`` for reasonless, unknown and unused directives."""
+        active_codes = set(active)
+        for d in self.directives:
+            if d.unknown:
+                yield (
+                    "EVT901",
+                    f"Suppression names unknown rule(s): {', '.join(d.unknown)}.",
+                    d.location,
+                    "use a rule code such as EVT106 or its slug; `evtctl explain --list` lists them",
+                )
+            if not d.reason:
+                yield (
+                    "EVT902",
+                    f"Suppression of {', '.join(d.names)} has no reason.",
+                    d.location,
+                    'add reason="why this is acceptable here"; a suppression without one suppresses nothing',
+                )
+                continue
+            unused = sorted(c for c in d.codes & active_codes if c not in d.used)
+            if unused:
+                yield (
+                    "EVT901",
+                    f"Suppression of {', '.join(unused)} matched no finding.",
+                    d.location,
+                    "remove the stale suppression",
+                )
+
+
+def _names(rules: Sequence[Rule]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for r in rules:
+        for key in (r.code, r.slug, *r.aliases):
+            out[key.lower()] = r.code
+    return out
+
+
+def _directive(match: re.Match[str], names: dict[str, str], location: Location) -> Directive:
+    written = tuple(n.strip() for n in match.group("codes").split(",") if n.strip())
+    codes = frozenset(names[n.lower()] for n in written if n.lower() in names)
+    unknown = tuple(n for n in written if n.lower() not in names)
+    reason = match.group("r1") if match.group("r1") is not None else match.group("r2")
+    return Directive(written, codes, unknown, reason.strip() if reason and reason.strip() else None, location)
