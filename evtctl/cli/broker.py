@@ -1,9 +1,154 @@
-"""`evtctl` command group module: broker."""
+"""`evtctl broker start | up | down | status | logs`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from evtctl.errors import Location, UsageError
+
+broker_app = typer.Typer(
+    name="broker",
+    help="Run the bundled Kafka-compatible reference broker (with the schema registry).",
+    no_args_is_help=True,
+)
+
+
+def parse_hostport(value: str, flag: str, default_port: int) -> tuple[str, int]:
+    text = value.strip()
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        host, port_text = text, str(default_port)
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        port = int(port_text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise UsageError(
+            f"{flag}: {value!r} is not HOST:PORT",
+            location=Location(context=flag),
+            help="for example 127.0.0.1:9092 (port 0 picks a free port)",
+        )
+    return host, port
+
+
+def _default_data_dir() -> Path:
+    from evtctl.broker.daemon import state_dir
+
+    return state_dir() / "broker-data"
+
+
+@broker_app.command("start")
+def start(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Where logs and metadata live (default: <workspace>/.evtctl/broker-data)."
+        ),
+    ] = None,
+    listen: str = typer.Option(
+        "127.0.0.1:9092", "--listen", help="Kafka listener HOST:PORT (port 0: any free)."
+    ),
+    registry_listen: str = typer.Option(
+        "127.0.0.1:8081", "--registry-listen", help="Schema registry HOST:PORT, or 'off'."
+    ),
+    advertised_host: str | None = typer.Option(None, "--advertised-host", help="Host name given to clients."),
+    auto_create_topics: bool = typer.Option(
+        False,
+        "--auto-create-topics/--no-auto-create-topics",
+        help="Create unknown topics on first use (off: governed topology).",
+    ),
+    num_partitions: int = typer.Option(
+        1, "--num-partitions", min=1, help="Partitions of auto-created topics."
+    ),
+    flush_policy: str = typer.Option(
+        "fsync",
+        "--flush-policy",
+        help="fsync: acks=all answered after fsync (group commit); "
+        "page-cache: answered after the write, like Kafka's defaults.",
+    ),
+    socket_request_max_bytes: int = typer.Option(104_857_600, "--socket-request-max-bytes", min=64),
+    retention_check_interval_ms: int = typer.Option(30_000, "--retention-check-interval-ms", min=10),
+    cleaner_backoff_ms: int = typer.Option(15_000, "--cleaner-backoff-ms", min=10),
+    broker_config: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--config", "-c", help="Broker-level default, NAME=VALUE (e.g. log.retention.ms=3600000)."
+        ),
+    ] = None,
+    log_level: str = typer.Option("warning", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Run the broker in the foreground; prints one line when ready."""
+    import asyncio
+    import logging
+
+    from evtctl.broker.config import DEFAULT_PORT, DEFAULT_REGISTRY_PORT, BrokerConfig
+
+    if flush_policy not in ("fsync", "page-cache"):
+        raise UsageError(
+            f"--flush-policy: {flush_policy!r} is not fsync or page-cache",
+            location=Location(context="--flush-policy"),
+        )
+    host, port = parse_hostport(listen, "--listen", DEFAULT_PORT)
+    reg_host: str | None
+    if registry_listen.strip().lower() == "off":
+        reg_host, reg_port = None, 0
+    else:
+        reg_host, reg_port = parse_hostport(registry_listen, "--registry-listen", DEFAULT_REGISTRY_PORT)
+    overrides = _parse_broker_configs(broker_config or [])
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    cfg = BrokerConfig(
+        data_dir=(data_dir or _default_data_dir()).resolve(),
+        host=host,
+        port=port,
+        advertised_host=advertised_host,
+        registry_host=reg_host,
+        registry_port=reg_port,
+        auto_create_topics=auto_create_topics,
+        num_partitions=num_partitions,
+        flush_policy=flush_policy,
+        socket_request_max_bytes=socket_request_max_bytes,
+        retention_check_interval_ms=retention_check_interval_ms,
+        cleaner_backoff_ms=cleaner_backoff_ms,
+        broker_overrides=overrides,
+    )
+    from evtctl.broker.app import serve
+    from evtctl.broker.server import BrokerError
+
+    try:
+        asyncio.run(serve(cfg))
+    except BrokerError as err:
+        raise UsageError(str(err), location=Location(context="broker start")) from None
+    except KeyboardInterrupt:
+        pass
+
+
+def _parse_broker_configs(items: list[str]) -> dict[str, str]:
+    from evtctl.kafka.topic_configs import TOPIC_CONFIGS, ConfigValueError
+
+    synonyms = {d.broker_synonym: d for d in TOPIC_CONFIGS.values() if d.broker_synonym}
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in synonyms:
+            raise UsageError(
+                f"--config: {item!r} is not NAME=VALUE with a known broker config name",
+                location=Location(context="--config"),
+                help="names are the broker synonyms of topic configs, e.g. log.retention.ms",
+            )
+        try:
+            out[name] = synonyms[name].normalize(value)
+        except ConfigValueError as err:
+            raise UsageError(f"--config: {err}", location=Location(context="--config")) from None
+    return out
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app (filled in by the owning feature)."""
+    """Add this group's commands to the root app."""
+    app.add_typer(broker_app, name="broker")

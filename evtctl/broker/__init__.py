@@ -1,0 +1,1 @@
+"""The bundled Kafka-wire-compatible reference broker (see docs/broker.md)."""

@@ -1,0 +1,244 @@
+"""One log segment: a file of record batches exactly as received, plus sparse offset and time indexes.
+
+Files: ``<base offset:020d>.log`` (batches), ``.index`` (pairs of int64 offset, int64 position) and
+``.timeindex`` (pairs of int64 max timestamp, int64 offset). Indexes live in memory as compact
+``array('q')`` (a few bytes per ``index.interval.bytes`` of log) and are written to disk when the segment
+is rolled and on clean shutdown; after a crash they are rebuilt by scanning.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from bisect import bisect_right
+from pathlib import Path
+
+from evtctl.broker.protocol.records import (
+    HEADER_SIZE,
+    LOG_OVERHEAD,
+    BatchHeader,
+    check_crc,
+    parse_header,
+)
+
+SCAN_CHUNK = 1 << 20
+
+
+def segment_name(base_offset: int) -> str:
+    return f"{base_offset:020d}"
+
+
+class Segment:
+    def __init__(self, directory: Path, base_offset: int, *, created_ms: int) -> None:
+        self.directory = directory
+        self.base_offset = base_offset
+        self.path = directory / f"{segment_name(base_offset)}.log"
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        self.size = os.fstat(self.fd).st_size
+        self.next_offset = base_offset  # last offset + 1
+        self.max_timestamp = -1
+        self.max_timestamp_pos = -1  # position of the batch holding max_timestamp
+        self.created_ms = created_ms
+        self.index_offsets = array("q")
+        self.index_positions = array("q")
+        self.time_ts = array("q")
+        self.time_offsets = array("q")
+        self._since_index = 1 << 62  # index the first batch
+        self.closed = False
+        self.dirty = False  # written since the last fsync
+
+    # ------------------------------------------------------------------ writing
+
+    def append(
+        self,
+        data: bytes | bytearray | memoryview,
+        headers: list[tuple[int, BatchHeader]],
+        index_interval: int,
+    ) -> None:
+        """Append pre-validated batches; ``headers`` are (position in data, header) with final offsets."""
+        start = self.size
+        os.write(self.fd, data)
+        self.size += len(data)
+        self.dirty = True
+        for pos, hdr in headers:
+            self._note_batch(start + pos, hdr, index_interval)
+
+    def _note_batch(self, position: int, hdr: BatchHeader, index_interval: int) -> None:
+        if self._since_index >= index_interval:
+            self.index_offsets.append(hdr.base_offset)
+            self.index_positions.append(position)
+            self._since_index = 0
+            if hdr.max_timestamp > (self.time_ts[-1] if self.time_ts else -1):
+                self.time_ts.append(hdr.max_timestamp)
+                self.time_offsets.append(hdr.base_offset)
+        self._since_index += hdr.size
+        if hdr.max_timestamp > self.max_timestamp:
+            self.max_timestamp = hdr.max_timestamp
+            self.max_timestamp_pos = position
+        self.next_offset = hdr.last_offset + 1
+
+    def fsync(self) -> None:
+        self.dirty = False
+        os.fsync(self.fd)
+
+    # ------------------------------------------------------------------ reading
+
+    def pread(self, size: int, position: int) -> bytes:
+        return os.pread(self.fd, size, position)
+
+    def header_at(self, position: int) -> BatchHeader:
+        return parse_header(self.pread(HEADER_SIZE, position))
+
+    def lookup(self, offset: int) -> int:
+        """Position of the first batch whose last offset >= ``offset`` (``size`` if none)."""
+        i = bisect_right(self.index_offsets, offset) - 1
+        pos = self.index_positions[i] if i >= 0 else 0
+        while pos < self.size:
+            hdr = self.header_at(pos)
+            if hdr.last_offset >= offset:
+                return pos
+            pos += hdr.size
+        return self.size
+
+    def read(self, offset: int, max_bytes: int, limit_position: int | None = None) -> tuple[bytes, int]:
+        """Whole batches starting at the one containing ``offset``: at most ``max_bytes`` unless the first
+        batch alone is larger (then that one batch, as Kafka does so consumers always progress).
+        Returns (data, position of the first batch)."""
+        end = self.size if limit_position is None else min(limit_position, self.size)
+        pos = self.lookup(offset)
+        if pos >= end:
+            return b"", pos
+        want = min(max_bytes, end - pos)
+        chunk = self.pread(want, pos) if want >= HEADER_SIZE else b""
+        # Trim to complete batches by walking header lengths only.
+        cut = 0
+        while len(chunk) - cut >= LOG_OVERHEAD:
+            length = int.from_bytes(chunk[cut + 8 : cut + 12], "big", signed=True)
+            if cut + length + LOG_OVERHEAD > len(chunk):
+                break
+            cut += length + LOG_OVERHEAD
+        if cut == 0:
+            first = self.header_at(pos)
+            return self.pread(first.size, pos), pos
+        return (chunk if cut == len(chunk) else chunk[:cut]), pos
+
+    def scan(self, *, validate: bool) -> tuple[list[tuple[int, BatchHeader]], int]:
+        """All (position, header) pairs; with ``validate`` stop at the first torn or corrupt batch.
+        Returns the batches and the position where valid data ends."""
+        out: list[tuple[int, BatchHeader]] = []
+        pos = 0
+        while pos + HEADER_SIZE <= self.size:
+            hdr = self.header_at(pos)
+            if hdr.magic != 2 or hdr.length < HEADER_SIZE - LOG_OVERHEAD or pos + hdr.size > self.size:
+                break
+            if hdr.last_offset_delta < 0 or (out and hdr.base_offset < out[-1][1].last_offset + 1):
+                break
+            if validate:
+                data = self.pread(hdr.size, pos)
+                if not check_crc(data, 0, hdr):
+                    break
+            out.append((pos, hdr))
+            pos += hdr.size
+        return out, pos
+
+    def rebuild(self, index_interval: int, *, validate: bool) -> int:
+        """Rebuild in-memory state from the file; truncate anything after the last valid batch.
+        Returns the number of bytes truncated."""
+        batches, valid_end = self.scan(validate=validate)
+        truncated = self.size - valid_end
+        if truncated:
+            os.ftruncate(self.fd, valid_end)
+            self.size = valid_end
+        self.index_offsets = array("q")
+        self.index_positions = array("q")
+        self.time_ts = array("q")
+        self.time_offsets = array("q")
+        self._since_index = 1 << 62
+        self.max_timestamp = -1
+        self.max_timestamp_pos = -1
+        self.next_offset = self.base_offset
+        for pos, hdr in batches:
+            self._note_batch(pos, hdr, index_interval)
+        return truncated
+
+    # ------------------------------------------------------------------ index files
+
+    def _index_paths(self) -> tuple[Path, Path]:
+        stem = segment_name(self.base_offset)
+        return self.directory / f"{stem}.index", self.directory / f"{stem}.timeindex"
+
+    def write_indexes(self) -> None:
+        idx, tidx = self._index_paths()
+        pairs = array("q")
+        for o, p in zip(self.index_offsets, self.index_positions, strict=True):
+            pairs.extend((o, p))
+        tpairs = array("q")
+        for t, o in zip(self.time_ts, self.time_offsets, strict=True):
+            tpairs.extend((t, o))
+        meta = array(
+            "q",
+            [
+                self.size,
+                self.next_offset,
+                self.max_timestamp,
+                self.max_timestamp_pos,
+                self.created_ms,
+                self._since_index,
+            ],
+        )
+        idx.write_bytes(meta.tobytes() + pairs.tobytes())
+        tidx.write_bytes(tpairs.tobytes())
+
+    def load_indexes(self) -> bool:
+        """Load index files written at roll/clean shutdown; False if missing or stale."""
+        idx, tidx = self._index_paths()
+        try:
+            raw = idx.read_bytes()
+            traw = tidx.read_bytes()
+        except OSError:
+            return False
+        if len(raw) < 48 or len(raw) % 16 or len(traw) % 16:
+            return False
+        meta = array("q")
+        meta.frombytes(raw[:48])
+        if meta[0] != self.size:
+            return False
+        pairs = array("q")
+        pairs.frombytes(raw[48:])
+        tpairs = array("q")
+        tpairs.frombytes(traw)
+        self.next_offset, self.max_timestamp, self.max_timestamp_pos, self.created_ms, self._since_index = (
+            meta[1],
+            meta[2],
+            meta[3],
+            meta[4],
+            meta[5],
+        )
+        self.index_offsets = pairs[0::2]
+        self.index_positions = pairs[1::2]
+        self.time_ts = tpairs[0::2]
+        self.time_offsets = tpairs[1::2]
+        return True
+
+    def delete_index_files(self) -> None:
+        for p in self._index_paths():
+            p.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self.fd)
+            self.closed = True
+
+    def delete(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+        self.delete_index_files()
+
+    def offset_for_timestamp(self, ts: int) -> int:
+        """Base offset of an indexed batch at or before the first batch with max timestamp >= ts."""
+        i = bisect_right(self.time_ts, ts - 1)  # first entry with ts_entry >= ts
+        if i == 0:
+            return self.base_offset
+        return self.time_offsets[i - 1]

@@ -1,0 +1,1 @@
+"""Kafka wire protocol: spec-driven codec, request/response headers, error codes, record batches."""

@@ -1,0 +1,436 @@
+"""The broker: asyncio listener, frame codec, request dispatch, topic/partition state, group commit.
+
+Requests on one connection are handled concurrently but answered in order (Kafka clients pipeline
+Produce requests; acks=all waits on the shared fsync). Each handler's synchronous part runs in request
+order, so appends from one connection keep their order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import functools
+import logging
+import os
+import shutil
+import ssl
+import struct
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+from evtctl.broker.config import BrokerConfig, ListenerConfig
+from evtctl.broker.context import AllowAll, Authorizer, ConnectionState, RequestContext
+from evtctl.broker.handlers import HandlerRegistry, default_registry
+from evtctl.broker.log.partition import PartitionLog, now_ms
+from evtctl.broker.protocol.codec import DecodeError, Message, codec, is_flexible, read_uvarint
+from evtctl.broker.protocol.errors import ErrorCode
+from evtctl.broker.state import MetadataStore, TopicMeta, effective_configs
+
+log = logging.getLogger("evtctl.broker")
+
+CLEAN_SHUTDOWN = ".clean-shutdown"
+API_VERSIONS_KEY = 18
+MAX_IN_FLIGHT = 64
+_REQ_HDR = struct.Struct(">hhi")
+
+
+class BrokerError(Exception):
+    """A start-up problem (port in use, data dir locked) reported without a traceback."""
+
+
+class Broker:
+    def __init__(self, cfg: BrokerConfig, registry: HandlerRegistry | None = None) -> None:
+        self.cfg = cfg
+        self.registry = registry or default_registry()
+        self.authorizer: Authorizer = AllowAll()
+        self.data_dir = cfg.data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = MetadataStore(self.data_dir)
+        self.logs: dict[tuple[str, int], PartitionLog] = {}
+        self.servers: list[asyncio.base_events.Server] = []
+        self.port = cfg.port
+        self.recovered_bytes = 0  # torn-tail bytes truncated at start-up
+        self.plugins: dict[str, Any] = {}  # other areas hang their state here (groups, txn, quotas)
+        self._lock_fd: int | None = None
+        self._dirty: set[PartitionLog] = set()
+        self._flush_waiters: list[asyncio.Future[None]] = []
+        self._flush_event: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._connections: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    @property
+    def node_id(self) -> int:
+        return self.store.node_id
+
+    @property
+    def cluster_id(self) -> str:
+        return self.store.cluster_id
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _lock(self) -> None:
+        fd = os.open(self.data_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise BrokerError(f"data directory {self.data_dir} is in use by another broker") from None
+        self._lock_fd = fd
+
+    def open_logs(self) -> None:
+        marker = self.data_dir / CLEAN_SHUTDOWN
+        clean = marker.exists()
+        marker.unlink(missing_ok=True)
+        for meta in self.store.topics.values():
+            for p in range(meta.partitions):
+                self.recovered_bytes += self._open_log(meta, p, clean=clean)
+        # Leftovers of deleted topics (deletion is rename-then-remove).
+        logs_dir = self.data_dir / "logs"
+        if logs_dir.exists():
+            for d in logs_dir.iterdir():
+                if d.name.endswith(".deleted"):
+                    shutil.rmtree(d, ignore_errors=True)
+
+    def _open_log(self, meta: TopicMeta, partition: int, *, clean: bool) -> int:
+        directory = self.data_dir / "logs" / f"{meta.name}-{partition}"
+        plog = PartitionLog(directory, meta.name, partition, self.topic_configs(meta))
+        truncated = plog.open(clean=clean)
+        self.logs[(meta.name, partition)] = plog
+        return truncated
+
+    async def start(self) -> None:
+        self._lock()
+        self.open_logs()
+        self._flush_event = asyncio.Event()
+        listeners = [ListenerConfig("PLAINTEXT", self.cfg.host, self.cfg.port), *self.cfg.extra_listeners]
+        for i, lst in enumerate(listeners):
+            try:
+                server = await asyncio.start_server(
+                    functools.partial(self._on_connect, listener=lst),
+                    lst.host,
+                    lst.port,
+                    ssl=cast("ssl.SSLContext | None", lst.ssl_context),
+                    reuse_address=True,
+                    limit=1 << 16,
+                )
+            except OSError as err:
+                raise BrokerError(f"cannot listen on {lst.host}:{lst.port}: {err.strerror}") from None
+            bound = server.sockets[0].getsockname()[1]
+            lst.port = bound
+            if i == 0:
+                self.port = bound
+                self.cfg.port = bound
+            self.servers.append(server)
+        self._tasks.append(asyncio.create_task(self._flusher()))
+        self._tasks.append(asyncio.create_task(self._housekeeping()))
+
+    async def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        for server in self.servers:
+            server.close()
+        for conn in list(self._connections):
+            conn.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in [*self._tasks, *self._connections]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for server in self.servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 1.0)
+        for waiter in self._flush_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        for plog in self.logs.values():
+            plog.close()
+        (self.data_dir / CLEAN_SHUTDOWN).write_text("clean\n")
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # ------------------------------------------------------------------ topics
+
+    def topic_configs(self, meta: TopicMeta) -> dict[str, str]:
+        return effective_configs(meta.configs, self.cfg.broker_overrides)
+
+    def create_topic(self, name: str, partitions: int, configs: Mapping[str, str]) -> TopicMeta:
+        meta = self.store.add_topic(name, partitions, configs)
+        for p in range(partitions):
+            self._open_log(meta, p, clean=True)
+        return meta
+
+    def delete_topic(self, name: str) -> None:
+        meta = self.store.remove_topic(name)
+        for p in range(meta.partitions):
+            plog = self.logs.pop((name, p), None)
+            if plog is not None:
+                self._dirty.discard(plog)
+                target = plog.directory.with_name(f"{plog.directory.name}.{meta.topic_id.hex}.deleted")
+                with contextlib.suppress(OSError):
+                    plog.directory.rename(target)
+                    plog.directory = target
+                plog.delete()
+
+    def add_partitions(self, name: str, total: int) -> None:
+        meta = self.store.topics[name]
+        old = meta.partitions
+        meta.partitions = total
+        self.store.save_topics()
+        for p in range(old, total):
+            self._open_log(meta, p, clean=True)
+
+    def set_topic_configs(self, name: str, explicit: Mapping[str, str]) -> None:
+        meta = self.store.topics[name]
+        meta.configs = dict(explicit)
+        self.store.save_topics()
+        effective = self.topic_configs(meta)
+        for p in range(meta.partitions):
+            self.logs[(name, p)].configs = effective
+
+    def partition_log(self, topic: str, partition: int) -> PartitionLog | None:
+        return self.logs.get((topic, partition))
+
+    def maybe_auto_create(self, name: str) -> TopicMeta | None:
+        """Create ``name`` with broker defaults if auto-creation is on and the name is valid."""
+        from evtctl.broker.handlers.topics import validate_topic_name
+
+        if not self.cfg.auto_create_topics or validate_topic_name(name) is not None:
+            return None
+        return self.create_topic(name, self.cfg.num_partitions, {})
+
+    # ------------------------------------------------------------------ durability (group commit)
+
+    async def wait_durable(self, logs: Iterable[PartitionLog]) -> None:
+        """Return once everything appended so far to ``logs`` is fsynced. Concurrent callers share one
+        fsync round (group commit)."""
+        assert self._flush_event is not None
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._dirty.update(logs)
+        self._flush_waiters.append(fut)
+        self._flush_event.set()
+        await fut
+
+    async def _flusher(self) -> None:
+        assert self._flush_event is not None
+        while True:
+            await self._flush_event.wait()
+            self._flush_event.clear()
+            dirty, self._dirty = self._dirty, set()
+            waiters, self._flush_waiters = self._flush_waiters, []
+            segments = [
+                s for plog in dirty if not plog.deleted for s in plog.segments if s.dirty and not s.closed
+            ]
+            for s in segments:
+                s.dirty = False
+            error: BaseException | None = None
+            try:
+                if segments:
+                    await asyncio.to_thread(_fsync_all, [s.fd for s in segments])
+            except OSError as err:
+                error = err
+            for plog in dirty:
+                plog.flushed_offset = plog.log_end_offset
+            for w in waiters:
+                if not w.done():
+                    if error is None:
+                        w.set_result(None)
+                    else:
+                        w.set_exception(error)
+
+    # ------------------------------------------------------------------ housekeeping
+
+    async def _housekeeping(self) -> None:
+        interval = max(self.cfg.retention_check_interval_ms, 10) / 1000
+        cleaner_every = max(self.cfg.cleaner_backoff_ms, 10) / 1000
+        last_clean = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(interval, cleaner_every))
+            now = now_ms()
+            for plog in list(self.logs.values()):
+                try:
+                    plog.enforce_retention(now)
+                except OSError as err:  # keep serving; report
+                    log.warning("retention on %s-%d failed: %s", plog.topic, plog.partition, err)
+            if loop.time() - last_clean >= cleaner_every:
+                last_clean = loop.time()
+                await self.run_cleaner()
+
+    async def run_cleaner(self) -> None:
+        from evtctl.broker.log.cleaner import clean_partition
+
+        for plog in list(self.logs.values()):
+            if "compact" in plog.configs.get("cleanup.policy", ""):
+                try:
+                    clean_partition(plog, now_ms())
+                except Exception as err:  # a cleaner failure must not stop the broker
+                    log.warning("compaction of %s-%d failed: %s", plog.topic, plog.partition, err)
+                await asyncio.sleep(0)
+
+    # ------------------------------------------------------------------ connections
+
+    def _on_connect(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener: ListenerConfig
+    ) -> None:
+        if self._closing:
+            writer.close()
+            return
+        task = asyncio.create_task(self._serve(reader, writer, listener))
+        self._connections.add(task)
+        task.add_done_callback(self._connections.discard)
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener: ListenerConfig
+    ) -> None:
+        peer = writer.get_extra_info("peername") or ("?", 0)
+        conn = ConnectionState((str(peer[0]), int(peer[1])), listener=listener.name)
+        hook = self.plugins.get("on_connection")
+        if callable(hook):
+            hook(conn, listener)
+        queue: asyncio.Queue[asyncio.Task[bytes | None] | None] = asyncio.Queue(MAX_IN_FLIGHT)
+        writer_task = asyncio.create_task(self._write_responses(writer, queue))
+        max_size = self.cfg.socket_request_max_bytes
+        try:
+            while not writer_task.done():
+                head = await reader.readexactly(4)
+                size = int.from_bytes(head, "big", signed=True)
+                if size < _REQ_HDR.size or size > max_size:
+                    log.info(
+                        "closing %s: request size %d outside [8, %d]", conn.client_address, size, max_size
+                    )
+                    break
+                body = await reader.readexactly(size)
+                try:
+                    task = self._dispatch(conn, body)
+                except Exception:  # a bug in a codec or hook: drop this client, keep the broker
+                    log.exception("failed to dispatch a request from %s", conn.client_address)
+                    task = None
+                if task is None:
+                    break
+                await queue.put(task)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
+            try:
+                await asyncio.wait_for(writer_task, 5.0)
+            except (TimeoutError, asyncio.CancelledError, Exception):
+                writer_task.cancel()
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+    async def _write_responses(
+        self, writer: asyncio.StreamWriter, queue: asyncio.Queue[asyncio.Task[bytes | None] | None]
+    ) -> None:
+        while True:
+            task = await queue.get()
+            if task is None:
+                return
+            try:
+                frame = await task
+            except Exception:
+                log.exception("request handler failed; closing the connection")
+                return
+            if frame is None:
+                continue
+            if frame == b"":  # handler asked to close the connection
+                return
+            writer.write(frame)
+            if writer.transport.get_write_buffer_size() > 1 << 20 or queue.empty():
+                await writer.drain()
+
+    def _dispatch(self, conn: ConnectionState, body: bytes) -> asyncio.Task[bytes | None] | None:
+        """Parse the request header and start the handler; None closes the connection."""
+        api_key, version, correlation_id = _REQ_HDR.unpack_from(body, 0)
+        view = memoryview(body)
+        try:
+            client_id, pos = _read_client_id(view, 8)
+        except DecodeError:
+            return None
+        handler = self.registry.get(api_key)
+        if handler is None:
+            log.info("closing %s: unknown API key %d", conn.client_address, api_key)
+            return None
+        if not conn.authenticated and api_key not in conn.pre_auth_api_keys:
+            log.info("closing %s: API key %d before authentication", conn.client_address, api_key)
+            return None
+        if not handler.min_version <= version <= handler.max_version:
+            if api_key == API_VERSIONS_KEY:
+                return asyncio.create_task(self._unsupported_api_versions(correlation_id))
+            log.info("closing %s: %s v%d not supported", conn.client_address, handler.name, version)
+            return None
+        req_name = f"{handler.name}Request"
+        try:
+            if is_flexible(req_name, version):
+                pos = _skip_tagged_fields(view, pos)
+            request = codec(req_name, version).decode(view, pos)
+        except DecodeError as err:
+            log.info("closing %s: malformed %s v%d: %s", conn.client_address, handler.name, version, err)
+            return None
+        ctx = RequestContext(self, conn, api_key, version, correlation_id, client_id)
+        return asyncio.create_task(self._run(handler.handle, handler.name, ctx, request))
+
+    async def _run(self, handle: Any, name: str, ctx: RequestContext, request: Message) -> bytes | None:
+        response = await handle(ctx, request)
+        if response is None:
+            return None
+        return encode_response(name, ctx.api_version, ctx.correlation_id, response)
+
+    async def _unsupported_api_versions(self, correlation_id: int) -> bytes:
+        from evtctl.broker.handlers.api_versions import api_keys
+
+        body = {"error_code": ErrorCode.UNSUPPORTED_VERSION, "api_keys": api_keys(self.registry)}
+        return encode_response("ApiVersions", 0, correlation_id, body)
+
+
+def encode_response(name: str, version: int, correlation_id: int, body: Message) -> bytes:
+    resp_name = f"{name}Response"
+    out = bytearray(8)
+    struct.pack_into(">i", out, 4, correlation_id)
+    # ApiVersions responses always use header v0 so that clients can parse them before negotiating.
+    if name != "ApiVersions" and is_flexible(resp_name, version):
+        out.append(0)  # empty tagged fields in response header v1
+    codec(resp_name, version).encode(body, out)
+    struct.pack_into(">i", out, 0, len(out) - 4)
+    return bytes(out)
+
+
+def _read_client_id(buf: memoryview, pos: int) -> tuple[str | None, int]:
+    if pos + 2 > len(buf):
+        raise DecodeError("truncated request header")
+    n = struct.unpack_from(">h", buf, pos)[0]
+    pos += 2
+    if n < 0:
+        return None, pos
+    if pos + n > len(buf):
+        raise DecodeError("truncated client id")
+    return str(buf[pos : pos + n], "utf-8", "replace"), pos + n
+
+
+def _skip_tagged_fields(buf: memoryview, pos: int) -> int:
+    count, pos = read_uvarint(buf, pos)
+    for _ in range(count):
+        _, pos = read_uvarint(buf, pos)
+        size, pos = read_uvarint(buf, pos)
+        pos += size
+        if pos > len(buf):
+            raise DecodeError("truncated tagged fields in request header")
+    return pos
+
+
+def _fsync_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):  # a segment deleted meanwhile (retention) has a closed fd
+            os.fsync(fd)
+
+
+def print_ready(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
