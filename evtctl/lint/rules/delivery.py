@@ -147,23 +147,25 @@ def retry_topic_without_dead_letter(ctx: LintContext) -> Iterator[Finding]:
     summary="Effectively-once flows use a transactional id (producers) or an idempotency key (consumers).",
     rationale="""
         Kafka gives exactly-once only to transactional producers writing outputs and offsets
-        atomically (read-process-write). Declaring effectively-once without a transactional.id,
-        or without idempotent handling on the consumer side, promises what the setup cannot keep.
+        atomically (read-process-write). A service that declares effectively-once but has no
+        transactional id (it produces nothing, or sets none) and no idempotency key promises what
+        the setup cannot keep: redelivered events are applied twice.
     """,
     bad="""
         kind: Service
-        metadata: {name: payments}
+        metadata: {name: ledger}
         spec:
-          deliveryGuarantee: effectively-once
-          produces: [shop.payments.captured]
+          consumes:
+            - {topic: shop.payments.captured, deliveryGuarantee: effectively-once}
     """,
     good="""
         kind: Service
-        metadata: {name: payments}
+        metadata: {name: ledger}
         spec:
-          deliveryGuarantee: effectively-once
-          transactionalId: shop.payments.tx
-          produces: [shop.payments.captured]
+          consumes:
+            - topic: shop.payments.captured
+              deliveryGuarantee: effectively-once
+              idempotencyKey: eventId
     """,
 )
 def effectively_once_not_transactional(ctx: LintContext) -> Iterator[Finding]:

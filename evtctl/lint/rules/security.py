@@ -331,8 +331,8 @@ def tenant_quota_missing(ctx: LintContext) -> Iterator[Finding]:
     for tenant in ctx.workspace.tenants:
         if tenant.quota is not None:
             continue
-        principals = [p for p, t in ctx.index.principal_tenants.items() if t == tenant.name]
-        if principals and all(p.partition(":")[2] in users_with_quota for p in principals):
+        principals = [p.name for p in ctx.workspace.principals if p.tenant == tenant.name]
+        if principals and all(name in users_with_quota for name in principals):
             continue
         yield Finding(
             f"Tenant {tenant.name!r} has no quota.",
