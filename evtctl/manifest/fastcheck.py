@@ -32,8 +32,8 @@ def _type_check(name: str) -> Check:
     if name == "boolean":
         return lambda v: isinstance(v, bool)
     if name == "integer":
-        return lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (
-            isinstance(v, float) and v.is_integer()
+        return lambda v: (
+            (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
         )
     if name == "number":
         return lambda v: isinstance(v, int | float) and not isinstance(v, bool)

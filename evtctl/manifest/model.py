@@ -394,6 +394,8 @@ class Tenant(Resource):
     quota: QuotaLimits | None
     read_grants: tuple[ReadGrant, ...]  # grants this tenant gives to other tenants
     pii_policy: PiiPolicy
+    topic_pattern: str | None = None  # regex every topic name of the tenant should match (lint)
+    group_pattern: str | None = None  # regex for consumer group names
 
     def owns(self, name: str) -> bool:
         return any(name.startswith(p) for p in self.prefixes)

@@ -276,6 +276,12 @@ SPECS: dict[str, dict[str, Any]] = {
                 ),
             },
             "piiPolicy": _enum(PiiPolicy, "who may read this tenant's PII topics"),
+            "naming": _obj(
+                {
+                    "topics": {**_NONEMPTY, "description": "regex for the tenant's topic names"},
+                    "groups": {**_NONEMPTY, "description": "regex for the tenant's consumer group names"},
+                }
+            ),
         },
         ("prefixes",),
     ),
@@ -396,7 +402,5 @@ def combined_schema() -> dict[str, Any]:
             }
             for kind in ALL_KINDS
         ],
-        "$defs": {
-            kind: {k: v for k, v in kind_schema(kind).items() if k != "$schema"} for kind in ALL_KINDS
-        },
+        "$defs": {kind: {k: v for k, v in kind_schema(kind).items() if k != "$schema"} for kind in ALL_KINDS},
     }

@@ -19,7 +19,8 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from evtctl.errors import InputError, Location
+from evtctl.errors import Location
+from evtctl.manifest.problems import Code, Problem
 
 try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is absent
     from yaml import CSafeLoader as _Loader
@@ -34,13 +35,15 @@ DEFAULT_MAX_FILE_BYTES = 32 * 1024 * 1024
 class PosMap(dict[str, Any]):
     """A YAML mapping plus the marks of its keys and values."""
 
-    __slots__ = ("key_marks", "mark", "value_marks")
+    __slots__ = ("key_marks", "mark", "origins", "value_marks")
 
     def __init__(self, mark: Mark) -> None:
         super().__init__()
         self.mark = mark
         self.key_marks: dict[str, Mark] = {}
         self.value_marks: dict[str, Mark] = {}
+        # Values merged in from another file (environment overlays): key -> that file.
+        self.origins: dict[str, str] | None = None
 
 
 class PosList(list[Any]):
@@ -62,18 +65,6 @@ class Document:
     mark: Mark
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """A located finding before it becomes a diagnostic."""
-
-    message: str
-    location: Location
-    help: str | None = None
-
-    def to_error(self) -> InputError:
-        return InputError(self.message, location=self.location, help=self.help)
-
-
 def locate(file: str, node: Any, path: Sequence[str | int]) -> Location:
     """The position of ``path`` inside ``node``: the deepest prefix of it that exists."""
     mark: Mark | None = getattr(node, "mark", None)
@@ -81,6 +72,8 @@ def locate(file: str, node: Any, path: Sequence[str | int]) -> Location:
     for step in path:
         if isinstance(current, PosMap) and isinstance(step, str) and step in current:
             mark = current.value_marks.get(step, mark)
+            if current.origins and step in current.origins:
+                file = current.origins[step]
             current = current[step]
         elif isinstance(current, PosList) and isinstance(step, int) and 0 <= step < len(current):
             mark = current.item_marks[step]
@@ -106,7 +99,8 @@ def locate_key(file: str, node: Any, path: Sequence[str | int]) -> Location:
     last = path[-1]
     if isinstance(parent, PosMap) and isinstance(last, str) and last in parent.key_marks:
         line, col = parent.key_marks[last]
-        return Location(file, line, col)
+        origin = parent.origins.get(last) if parent.origins else None
+        return Location(origin or parent_loc.file or file, line, col)
     return locate(file, node, path)
 
 
@@ -167,6 +161,7 @@ class _Builder:
                 f"undefined variable '${{{name}}}'",
                 self._loc(node),
                 hint or "define it under `variables:` in evtctl.yaml or the environment ($$ is a literal $)",
+                code=Code.VARIABLE,
             )
         )
         return fallback
@@ -180,6 +175,7 @@ class _Builder:
                         f"unsupported YAML tag {node.tag!r}",
                         self._loc(node),
                         "manifests use plain YAML values: remove the tag",
+                        code=Code.YAML,
                     )
                 )
                 return node.value
@@ -187,7 +183,7 @@ class _Builder:
                 return handler(node)
             except (ValueError, ConstructorError) as err:
                 kind = node.tag.rsplit(":", 1)[-1]
-                self.problems.append(Problem(f"invalid {kind}: {err}", self._loc(node)))
+                self.problems.append(Problem(f"invalid {kind}: {err}", self._loc(node), code=Code.YAML))
                 return node.value
         key = id(node)
         if key in self.memo:
@@ -196,7 +192,9 @@ class _Builder:
         mark = (m.line + 1, m.column + 1)
         if isinstance(node, MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
-                self.problems.append(Problem(f"unsupported YAML tag {node.tag!r}", self._loc(node)))
+                self.problems.append(
+                    Problem(f"unsupported YAML tag {node.tag!r}", self._loc(node), code=Code.YAML)
+                )
             mapping = PosMap(mark)
             self.memo[key] = mapping
             for key_node, value_node in node.value:
@@ -208,6 +206,7 @@ class _Builder:
                             "mapping keys must be plain scalars",
                             Location(self.file, kmark[0], kmark[1]),
                             "write the key as a string",
+                            code=Code.YAML,
                         )
                     )
                     continue
@@ -218,6 +217,7 @@ class _Builder:
                             "YAML merge keys ('<<') are not supported",
                             Location(self.file, kmark[0], kmark[1]),
                             "use environments and variables in evtctl.yaml to share values",
+                            code=Code.YAML,
                         )
                     )
                     continue
@@ -228,6 +228,7 @@ class _Builder:
                             f"duplicate key {name!r} (first defined at line {first[0]})",
                             Location(self.file, kmark[0], kmark[1]),
                             "YAML keeps only the last value silently; remove one of them",
+                            code=Code.DUPLICATE_KEY,
                         )
                     )
                     continue
@@ -256,6 +257,7 @@ def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
             "binary data (NUL byte) in a manifest file",
             Location(file, line, col),
             "manifests are UTF-8 YAML text; remove the file or move it out of the manifest paths",
+            code=Code.FILE,
         )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -268,6 +270,7 @@ def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
             f"file is not valid UTF-8 (byte 0x{data[err.start]:02x})",
             Location(file, line, col),
             "save the file as UTF-8 text",
+            code=Code.FILE,
         )
 
 
@@ -281,14 +284,49 @@ def _yaml_error(err: yaml.YAMLError, file: str, text: str) -> Problem:
         line = text.count("\n", 0, pos) + 1
         col = pos - (text.rfind("\n", 0, pos) + 1) + 1
         return Problem(
-            f"invalid YAML: {err.reason}", Location(file, line, col), "remove the control character"
+            f"invalid YAML: {err.reason}",
+            Location(file, line, col),
+            "remove the control character",
+            Code.YAML,
         )
     helptext = "fix the YAML syntax"
     if "\t" in message or "'\\t'" in message:
         helptext = "YAML does not allow tabs for indentation; indent with spaces"
     if mark is None:
-        return Problem(message, Location(file), helptext)
-    return Problem(message, Location(file, mark.line + 1, mark.column + 1), helptext)
+        return Problem(message, Location(file), helptext, Code.YAML)
+    return Problem(message, Location(file, mark.line + 1, mark.column + 1), helptext, Code.YAML)
+
+
+def copy_node(value: Any) -> Any:
+    if isinstance(value, PosMap):
+        new = PosMap(value.mark)
+        for key, item in value.items():
+            new[key] = copy_node(item)
+        new.key_marks = dict(value.key_marks)
+        new.value_marks = dict(value.value_marks)
+        new.origins = dict(value.origins) if value.origins else None
+        return new
+    if isinstance(value, PosList):
+        seq = PosList(value.mark)
+        seq.extend(copy_node(item) for item in value)
+        seq.item_marks = list(value.item_marks)
+        return seq
+    return value
+
+
+def merge(target: PosMap, overlay: PosMap, overlay_file: str) -> None:
+    """Deep-merge ``overlay`` into ``target`` in place; merged values keep the overlay's positions."""
+    for key, value in overlay.items():
+        current = target.get(key)
+        if isinstance(current, PosMap) and isinstance(value, PosMap):
+            merge(current, value, overlay_file)
+            continue
+        target[key] = copy_node(value)  # overlays apply to many documents: never share nodes
+        target.key_marks[key] = overlay.key_marks[key]
+        target.value_marks[key] = overlay.value_marks[key]
+        if target.origins is None:
+            target.origins = {}
+        target.origins[key] = overlay_file
 
 
 def load_text(
@@ -332,11 +370,12 @@ def load_file(
                     f"file is too large ({size} bytes; the limit is {max_bytes})",
                     Location(display, 1, 1),
                     "split it into several files, or raise `limits.maxFileBytes` in evtctl.yaml",
+                    Code.FILE,
                 )
             ]
         data = path.read_bytes()
     except OSError as err:
-        return [], [Problem(f"cannot read file: {err.strerror or err}", Location(display))]
+        return [], [Problem(f"cannot read file: {err.strerror or err}", Location(display), code=Code.FILE)]
     text, problem = _decode(data, display)
     if problem is not None or text is None:
         return [], [problem] if problem else []

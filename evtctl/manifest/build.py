@@ -1,0 +1,523 @@
+"""From schema-valid documents to the frozen model: normalization, references, derived ACLs.
+
+Documents reaching this module already passed their kind's JSON Schema, so shapes and types are
+known; what remains are checks JSON Schema cannot express: topic config values through the Kafka
+catalog, units, regexes, schema files, duplicate names and references between resources.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evtctl.errors import Location
+from evtctl.kafka import topic_configs
+from evtctl.kafka.units import UnitError, parse_bytes, parse_duration_ms
+from evtctl.manifest.model import (
+    AccessPolicy,
+    AclEntry,
+    Classification,
+    Compatibility,
+    ConsumerGroup,
+    Consumption,
+    DeliveryGuarantee,
+    Kind,
+    Metadata,
+    NamingStrategy,
+    OffsetReset,
+    Operation,
+    PatternType,
+    Permission,
+    PiiPolicy,
+    Principal,
+    PrincipalType,
+    Production,
+    Quota,
+    QuotaLimits,
+    ReadGrant,
+    Resource,
+    ResourceType,
+    RetryPolicy,
+    SaslMechanism,
+    SchemaFormat,
+    SchemaRef,
+    SchemaReference,
+    Service,
+    Source,
+    SubjectBinding,
+    Tenant,
+    Topic,
+    TrafficKind,
+)
+from evtctl.manifest.problems import Code, Problem
+from evtctl.manifest.schemafiles import SchemaFileChecker
+from evtctl.manifest.yamlpos import PosMap, locate
+
+DEFAULT_REPLICATION_FACTOR = 3
+_EXTENSION_FORMATS = {
+    ".avsc": SchemaFormat.AVRO,
+    ".avro": SchemaFormat.AVRO,
+    ".proto": SchemaFormat.PROTOBUF,
+    ".json": SchemaFormat.JSON,
+}
+
+
+@dataclass(slots=True)
+class Built:
+    """Everything built from a set of documents, plus the problems found on the way."""
+
+    topics: list[Topic] = field(default_factory=list)
+    subjects: list[SubjectBinding] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+    consumer_groups: list[ConsumerGroup] = field(default_factory=list)
+    principals: list[Principal] = field(default_factory=list)
+    access_policies: list[AccessPolicy] = field(default_factory=list)
+    quotas: list[Quota] = field(default_factory=list)
+    tenants: list[Tenant] = field(default_factory=list)
+    index: dict[tuple[str, str], Resource] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class _Doc:
+    """One schema-valid document with helpers that produce located problems."""
+
+    __slots__ = ("data", "file", "problems", "source", "spec")
+
+    def __init__(self, file: str, data: PosMap, problems: list[Problem]) -> None:
+        self.file = file
+        self.data = data
+        self.spec: PosMap = data.get("spec") or PosMap(data.mark)
+        self.source = Source(file, data)
+        self.problems = problems
+
+    def loc(self, *path: str | int) -> Location:
+        return locate(self.file, self.data, path)
+
+    def error(
+        self, message: str, path: tuple[str | int, ...], help: str | None = None, code: Code = Code.VALUE
+    ) -> None:
+        self.problems.append(Problem(message, self.loc(*path), help, code))
+
+    def duration(self, value: Any, path: tuple[str | int, ...]) -> int | None:
+        try:
+            return parse_duration_ms(value)
+        except UnitError as err:
+            self.error(f"{_dotted(path)}: {err}", path)
+            return None
+
+    def size(self, value: Any, path: tuple[str | int, ...]) -> int | None:
+        try:
+            return parse_bytes(value)
+        except UnitError as err:
+            self.error(f"{_dotted(path)}: {err}", path)
+            return None
+
+    def metadata(self) -> Metadata:
+        md = self.data["metadata"]
+        cls = md.get("classification")
+        return Metadata(
+            name=md["name"],
+            owner=md.get("owner"),
+            description=md.get("description"),
+            labels=dict(md.get("labels") or {}),
+            annotations=dict(md.get("annotations") or {}),
+            classification=Classification(cls) if cls else None,
+        )
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# One builder per kind
+
+
+def _topic(d: _Doc) -> Topic:
+    spec = d.spec
+    configs: dict[str, str] = {}
+    for name, value in (spec.get("configs") or {}).items():
+        try:
+            configs[name] = topic_configs.normalize(name, value)
+        except topic_configs.ConfigValueError as err:
+            d.error(str(err), ("spec", "configs", name), _config_help(name))
+    return Topic(
+        metadata=d.metadata(),
+        location=d.loc(),
+        source=d.source,
+        partitions=spec["partitions"],
+        replication_factor=spec.get("replicationFactor", DEFAULT_REPLICATION_FACTOR),
+        configs=configs,
+    )
+
+
+def _config_help(name: str) -> str | None:
+    defn = topic_configs.TOPIC_CONFIGS.get(name)
+    if defn is None:
+        return None
+    if defn.unit is topic_configs.Unit.DURATION_MS:
+        return "durations take ms, s, m, h, d or w (e.g. 7d), or -1 for infinite"
+    if defn.unit is topic_configs.Unit.BYTES:
+        return "sizes take B, KB, MB, GB, KiB, MiB, GiB (e.g. 1GiB), or -1 for unlimited"
+    if defn.choices:
+        return f"allowed: {', '.join(defn.choices)}"
+    return defn.doc
+
+
+def _record_name_help(strategy: NamingStrategy) -> str:
+    return f"{strategy.value} needs the record name: set `recordName:` or give the schema a (namespaced) name"
+
+
+def _subject(d: _Doc, root: Path, schemas: SchemaFileChecker) -> SubjectBinding:
+    spec = d.spec
+    topic = spec["topic"]
+    strategy = NamingStrategy(spec.get("namingStrategy", NamingStrategy.TOPIC.value))
+    sides: dict[str, SchemaRef | None] = {"key": None, "value": None}
+    for side in ("key", "value"):
+        raw = spec.get(side)
+        if raw is None:
+            continue
+        path: tuple[str | int, ...] = ("spec", side)
+        file = (root / raw["schema"]).resolve()
+        fmt_text = raw.get("format")
+        fmt = SchemaFormat(fmt_text) if fmt_text else _EXTENSION_FORMATS.get(file.suffix.lower())
+        if fmt is None:
+            d.error(
+                f"cannot tell the format of {raw['schema']!r} from its extension",
+                (*path, "schema"),
+                "set `format: AVRO|PROTOBUF|JSON`",
+            )
+            fmt = SchemaFormat.AVRO
+        references: list[SchemaReference] = []
+        for i, ref in enumerate(raw.get("references") or ()):
+            ref_file = (root / ref["schema"]).resolve() if ref.get("schema") else None
+            if ref_file is not None and not ref_file.is_file():
+                d.error(
+                    f"referenced schema file {ref['schema']!r} does not exist",
+                    (*path, "references", i, "schema"),
+                    "paths are relative to the workspace root",
+                    Code.SCHEMA_FILE,
+                )
+            version = ref.get("version")
+            references.append(
+                SchemaReference(
+                    name=ref["name"],
+                    subject=ref["subject"],
+                    version=version if isinstance(version, int) else None,
+                    file=ref_file,
+                    location=d.loc(*path, "references", i),
+                )
+            )
+        record_name = raw.get("recordName")
+        if not file.is_file():
+            d.error(
+                f"schema file {raw['schema']!r} does not exist",
+                (*path, "schema"),
+                "paths are relative to the workspace root",
+                Code.SCHEMA_FILE,
+            )
+        else:
+            problem, derived = schemas.check(
+                file, fmt, [r.file for r in references if r.file], d.loc(*path, "schema")
+            )
+            if problem is not None:
+                d.problems.append(problem)
+            record_name = record_name or derived
+        explicit = raw.get("subject")
+        if explicit:
+            subject = explicit
+        elif strategy is NamingStrategy.TOPIC:
+            subject = f"{topic}-{side}"
+        elif record_name is None:
+            d.error(f"cannot name the {side} subject", (*path, "schema"), _record_name_help(strategy))
+            subject = f"{topic}-{side}"
+        elif strategy is NamingStrategy.RECORD:
+            subject = record_name
+        else:
+            subject = f"{topic}-{record_name}"
+        sides[side] = SchemaRef(
+            file=file,
+            format=fmt,
+            subject=subject,
+            record_name=record_name,
+            references=tuple(references),
+            location=d.loc(*path),
+        )
+    return SubjectBinding(
+        metadata=d.metadata(),
+        location=d.loc(),
+        source=d.source,
+        topic=topic,
+        key=sides["key"],
+        value=sides["value"],
+        naming_strategy=strategy,
+        compatibility=Compatibility(spec.get("compatibility", Compatibility.BACKWARD.value)),
+    )
+
+
+def _retry(d: _Doc, raw: Mapping[str, Any] | None, path: tuple[str | int, ...]) -> RetryPolicy | None:
+    if raw is None:
+        return None
+    backoff = d.duration(raw.get("backoff", 1000), (*path, "backoff")) or 0
+    max_backoff = d.duration(raw["maxBackoff"], (*path, "maxBackoff")) if "maxBackoff" in raw else None
+    if max_backoff is not None and max_backoff < backoff:
+        d.error(f"{_dotted(path)}.maxBackoff is shorter than backoff", (*path, "maxBackoff"))
+    return RetryPolicy(
+        attempts=raw["attempts"], backoff_ms=backoff, max_backoff_ms=max_backoff, topic=raw.get("topic")
+    )
+
+
+def _service(d: _Doc) -> Service:
+    spec = d.spec
+    name = d.data["metadata"]["name"]
+    delivery = DeliveryGuarantee(spec.get("deliveryGuarantee", DeliveryGuarantee.AT_LEAST_ONCE.value))
+    traffic = TrafficKind(spec.get("traffic", TrafficKind.REALTIME.value))
+    ordering = bool(spec.get("orderingCritical", False))
+    group = spec.get("consumerGroup")
+    default_retry = _retry(d, spec.get("retry"), ("spec", "retry"))
+    produces: list[Production] = []
+    for i, item in enumerate(spec.get("produces") or ()):
+        raw: dict[str, Any] = {"topic": item} if isinstance(item, str) else item
+        produces.append(
+            Production(
+                topic=raw["topic"],
+                partition_key=raw.get("partitionKey", spec.get("partitionKey")),
+                ordering_critical=bool(raw.get("orderingCritical", ordering)),
+                traffic=TrafficKind(raw.get("traffic", traffic.value)),
+                delivery=DeliveryGuarantee(raw.get("deliveryGuarantee", delivery.value)),
+                location=d.loc("spec", "produces", i),
+            )
+        )
+    consumes: list[Consumption] = []
+    for i, item in enumerate(spec.get("consumes") or ()):
+        raw = {"topic": item} if isinstance(item, str) else item
+        retry = (
+            _retry(d, raw.get("retry"), ("spec", "consumes", i, "retry")) if "retry" in raw else default_retry
+        )
+        consumes.append(
+            Consumption(
+                topic=raw["topic"],
+                group=raw.get("group") or group or name,
+                delivery=DeliveryGuarantee(raw.get("deliveryGuarantee", delivery.value)),
+                idempotency_key=raw.get("idempotencyKey", spec.get("idempotencyKey")),
+                retry=retry,
+                dead_letter_topic=raw.get("deadLetterTopic", spec.get("deadLetterTopic")),
+                ordering_critical=bool(raw.get("orderingCritical", ordering)),
+                tombstone_safe=bool(raw.get("tombstoneSafe", False)),
+                location=d.loc("spec", "consumes", i),
+            )
+        )
+    transactional = spec.get("transactionalId")
+    eo = DeliveryGuarantee.EFFECTIVELY_ONCE
+    deliveries = [p.delivery for p in produces] + [c.delivery for c in consumes]
+    if transactional is None and produces and eo in deliveries:
+        transactional = name
+    principal_ref = spec.get("principal")
+    return Service(
+        metadata=d.metadata(),
+        location=d.loc(),
+        source=d.source,
+        tenant=spec.get("tenant"),
+        principal=f"User:{principal_ref or name}",  # replaced by the Principal's own string when linked
+        principal_ref=principal_ref,
+        consumer_group=group or (name if consumes else None),
+        delivery=delivery,
+        traffic=traffic,
+        transactional_id=transactional,
+        produces=tuple(produces),
+        consumes=tuple(consumes),
+    )
+
+
+def _consumer_group(d: _Doc) -> ConsumerGroup:
+    spec = d.spec
+    return ConsumerGroup(
+        metadata=d.metadata(),
+        location=d.loc(),
+        source=d.source,
+        tenant=spec.get("tenant"),
+        service=spec.get("service"),
+        offset_reset=OffsetReset(spec.get("offsetReset", OffsetReset.LATEST.value)),
+    )
+
+
+def _principal(d: _Doc) -> Principal:
+    spec = d.spec
+    name = d.data["metadata"]["name"]
+    return Principal(
+        metadata=d.metadata(),
+        location=d.loc(),
+        source=d.source,
+        tenant=spec.get("tenant"),
+        principal=spec.get("principal", f"User:{name}"),
+        type=PrincipalType(spec.get("type", PrincipalType.SERVICE_ACCOUNT.value)),
+        mechanism=SaslMechanism(spec.get("mechanism", SaslMechanism.SCRAM_SHA_512.value)),
+    )
+
+
+WILDCARD_PRINCIPALS = frozenset({"*", "User:*"})
+
+
+def _access_policy(d: _Doc) -> AccessPolicy:
+    spec = d.spec
+    name = d.data["metadata"]["name"]
+    principal_text: str = spec["principal"]
+    wildcard = principal_text in WILDCARD_PRINCIPALS
+    principal = "User:*" if wildcard else f"User:{principal_text}"
+    entries: list[AclEntry] = []
+    for i, rule in enumerate(spec["rules"]):
+        rtype = ResourceType(rule["resourceType"])
+        rname = rule["name"]
+        if rtype is ResourceType.CLUSTER and rname != "kafka-cluster":
+            d.error(
+                f"a CLUSTER resource is always named 'kafka-cluster', got {rname!r}",
+                ("spec", "rules", i, "name"),
+                "write `name: kafka-cluster`",
+            )
+        pattern = PatternType(rule.get("patternType", PatternType.LITERAL.value))
+        for op in rule["operations"]:
+            entries.append(
+                AclEntry(
+                    principal=principal,
+                    resource_type=rtype,
+                    resource_name=rname,
+                    pattern_type=pattern,
+                    operation=Operation(op),
+                    permission=Permission(rule.get("permission", Permission.ALLOW.value)),
+                    host=rule.get("host", "*"),
+                    derived=False,
+                    origin=f"AccessPolicy/{name}",
+                    location=d.loc("spec", "rules", i),
+                )
+            )
+    return AccessPolicy(
+        metadata=d.metadata(),
+        location=d.loc(),
+        source=d.source,
+        principal=principal,
+        principal_ref=None if wildcard else principal_text,
+        entries=tuple(entries),
+    )
+
+
+def _limits(d: _Doc, raw: Mapping[str, Any], path: tuple[str | int, ...]) -> QuotaLimits:
+    def rate(key: str) -> int | None:
+        return d.size(raw[key], (*path, key)) if key in raw else None
+
+    pct = raw.get("requestPercentage")
+    return QuotaLimits(
+        producer_byte_rate=rate("producerByteRate"),
+        consumer_byte_rate=rate("consumerByteRate"),
+        request_percentage=float(pct) if pct is not None else None,
+    )
+
+
+def _quota(d: _Doc) -> Quota:
+    spec = d.spec
+    limits = _limits(d, spec, ("spec",))
+    if limits == QuotaLimits():
+        d.error(
+            "quota sets no limit", ("spec",), "set producerByteRate, consumerByteRate or requestPercentage"
+        )
+    return Quota(
+        metadata=d.metadata(),
+        location=d.loc(),
+        source=d.source,
+        user=spec.get("user"),
+        client_id=spec.get("clientId"),
+        limits=limits,
+    )
+
+
+def _tenant(d: _Doc) -> Tenant:
+    spec = d.spec
+    for key in ("topics", "groups"):
+        pattern = (spec.get("naming") or {}).get(key)
+        if isinstance(pattern, str):
+            _check_regex(d, pattern, ("spec", "naming", key))
+    grants = tuple(
+        ReadGrant(tenant=g["tenant"], topics=tuple(g["topics"]), location=d.loc("spec", "readGrants", i))
+        for i, g in enumerate(spec.get("readGrants") or ())
+    )
+    naming = spec.get("naming") or {}
+    return Tenant(
+        metadata=d.metadata(),
+        location=d.loc(),
+        source=d.source,
+        tenant=d.data["metadata"]["name"],
+        prefixes=tuple(spec["prefixes"]),
+        quota=_limits(d, spec["quota"], ("spec", "quota")) if "quota" in spec else None,
+        read_grants=grants,
+        pii_policy=PiiPolicy(spec.get("piiPolicy", PiiPolicy.TENANT_ONLY.value)),
+        topic_pattern=naming.get("topics"),
+        group_pattern=naming.get("groups"),
+    )
+
+
+def _check_regex(d: _Doc, pattern: str, path: tuple[str | int, ...]) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        d.error(
+            f"invalid regular expression {pattern!r}: {err.msg}", path, "check brackets, escapes and repeats"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Orchestration
+
+
+def build_documents(
+    documents: Iterable[tuple[str, str, PosMap]], root: Path, schemas: SchemaFileChecker
+) -> Built:
+    """Build every (kind, file, document) and check duplicates; references are checked later."""
+    out = Built()
+    builders: dict[str, Callable[[_Doc], Any]] = {
+        Kind.TOPIC.value: _topic,
+        Kind.SUBJECT.value: lambda d: _subject(d, root, schemas),
+        Kind.SERVICE.value: _service,
+        Kind.CONSUMER_GROUP.value: _consumer_group,
+        Kind.PRINCIPAL.value: _principal,
+        Kind.ACCESS_POLICY.value: _access_policy,
+        Kind.QUOTA.value: _quota,
+        Kind.TENANT.value: _tenant,
+    }
+    targets: dict[str, list[Any]] = {
+        Kind.TOPIC.value: out.topics,
+        Kind.SUBJECT.value: out.subjects,
+        Kind.SERVICE.value: out.services,
+        Kind.CONSUMER_GROUP.value: out.consumer_groups,
+        Kind.PRINCIPAL.value: out.principals,
+        Kind.ACCESS_POLICY.value: out.access_policies,
+        Kind.QUOTA.value: out.quotas,
+        Kind.TENANT.value: out.tenants,
+    }
+    for kind, file, data in documents:
+        doc = _Doc(file, data, out.problems)
+        resource = builders[kind](doc)
+        key = (kind, resource.name)
+        first = out.index.get(key)
+        if first is not None:
+            out.problems.append(
+                Problem(
+                    f"duplicate {kind} {resource.name!r} (first declared at {first.location})",
+                    doc.loc("metadata", "name"),
+                    "names are unique per kind; rename or remove one",
+                    Code.DUPLICATE_RESOURCE,
+                )
+            )
+            continue
+        out.index[key] = resource
+        targets[kind].append(resource)
+    return out
+
+
+def glob_matches(patterns: Iterable[str], name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
