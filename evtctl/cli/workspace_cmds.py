@@ -1,9 +1,123 @@
-"""`evtctl` command group module: workspace_cmds."""
+"""`evtctl validate`, `manifest-schema` (foundation) and `lint`, `explain`, `graph` (lint area).
+
+Each command lives in its own function; heavy imports stay inside them so start-up stays fast.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from evtctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from evtctl.manifest.problems import Problem
+
+
+def _validate_target(path: Path | None) -> tuple[Path | None, list[Path] | None, bool]:
+    """(start, files, allow_adhoc) for `validate [PATH]`."""
+    from evtctl.workspace import CONFIG_NAME, discover, find_root
+
+    if path is None:
+        return None, None, False
+    if not path.exists():
+        raise UsageError(f"{path} does not exist", help="give a workspace directory or a manifest file")
+    if path.is_file():
+        if path.name == CONFIG_NAME:
+            return path.parent, None, False
+        return path, [path.resolve()], True
+    if (path / CONFIG_NAME).is_file() or find_root(path) is None:
+        return path, None, True
+    return path, discover([path.resolve()]), True
+
+
+def _problem_diagnostics(problems: list[Problem]) -> list[object]:
+    from evtctl.lint.diagnostics import Diagnostic, Severity
+    from evtctl.manifest.problems import SLUGS
+
+    return [
+        Diagnostic(p.code.value, Severity.ERROR, p.message, p.location, p.help, SLUGS.get(p.code))
+        for p in problems
+    ]
+
+
+def validate_command(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Workspace directory or manifest file (default: the workspace around the cwd)."),
+    ] = None,
+    environment: Annotated[
+        str | None,
+        typer.Option("--environment", "-e", help="Apply this environment's overlays and variables."),
+    ] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="text, json, sarif or github.")] = "text",
+) -> None:
+    """Check manifests offline: syntax, schema, references, schema files. Exit 0 clean, 2 on errors."""
+    from evtctl.workspace import check_workspace
+
+    if output not in ("text", "json", "sarif", "github"):
+        raise UsageError(f"unknown output format {output!r}", help="choose one of: text, json, sarif, github")
+    start, files, adhoc = _validate_target(path)
+    workspace, problems = check_workspace(start, environment=environment, files=files, allow_adhoc=adhoc)
+    if output == "text":
+        for problem in problems:
+            typer.echo(problem.render())
+        if problems:
+            nfiles = len({p.location.file for p in problems})
+            count = len(problems)
+            typer.echo(
+                f"{count} error{'s' if count != 1 else ''} in {nfiles} file{'s' if nfiles != 1 else ''}"
+            )
+        elif workspace is not None:
+            typer.echo(
+                f"ok: {len(workspace.files)} files, {len(workspace.topics)} topics, "
+                f"{len(workspace.subjects)} subjects, {len(workspace.services)} services, "
+                f"{len(workspace.acls)} ACLs"
+            )
+    else:
+        from evtctl.lint.output import emit
+
+        emit(_problem_diagnostics(problems), output, base=Path.cwd())  # type: ignore[arg-type]
+    if problems:
+        sys.exit(2)
+
+
+def manifest_schema_command(
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind", "-k", help="One kind (Topic, Subject, Service, ..., Workspace); default: all."
+        ),
+    ] = None,
+) -> None:
+    """Print the JSON Schema (draft 2020-12) of the manifest format, for editors and CI."""
+    import difflib
+    import json
+
+    from evtctl.manifest.schemas import ALL_KINDS, combined_schema, kind_schema
+
+    if kind is None:
+        schema = combined_schema()
+    else:
+        match = next((k for k in ALL_KINDS if k.lower() == kind.lower()), None)
+        if match is None:
+            close = difflib.get_close_matches(kind, list(ALL_KINDS), n=1)
+            raise UsageError(
+                f"unknown kind {kind!r}",
+                help=f"did you mean {close[0]!r}?" if close else f"known kinds: {', '.join(ALL_KINDS)}",
+            )
+        schema = kind_schema(match)
+    typer.echo(json.dumps(schema, indent=2, sort_keys=False))
+
+
+def _register_foundation(app: typer.Typer) -> None:
+    app.command("validate")(validate_command)
+    app.command("manifest-schema")(manifest_schema_command)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app (filled in by the owning feature)."""
+    """Add this group's commands to the root app."""
+    _register_foundation(app)
