@@ -118,6 +118,57 @@ def _register_foundation(app: typer.Typer) -> None:
     app.command("manifest-schema")(manifest_schema_command)
 
 
+# --- lint area: lint, explain, graph ----------------------------------------------------------------
+
+
+def lint_cmd(
+    path: Annotated[Path | None, typer.Argument(help="Workspace directory or file (default: cwd's).")] = None,
+    environment: Annotated[
+        str | None, typer.Option("--environment", "-e", help="Environment overlay to apply.")
+    ] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="text, json, sarif or github.")] = "text",
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="Only these rules: codes, slugs or families.")
+    ] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules.")] = None,
+) -> None:
+    """Validate, then lint the workspace. Exit 0 clean, 1 on error findings, 2 on invalid input."""
+    from evtctl.lint.command import lint_command
+
+    raise typer.Exit(lint_command(path, environment=environment, output=output, select=select, ignore=ignore))
+
+
+def explain_cmd(
+    rule: Annotated[str | None, typer.Argument(help="Rule code (EVT101) or slug.")] = None,
+    list_rules: Annotated[bool, typer.Option("--list", help="List every rule.")] = False,
+) -> None:
+    """Print a lint rule's rationale and examples."""
+    from evtctl.lint.command import explain_command
+
+    raise typer.Exit(explain_command(rule, list_rules=list_rules))
+
+
+def graph_cmd(
+    path: Annotated[Path | None, typer.Argument(help="Workspace directory (default: the cwd's).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="mermaid, plantuml or dot.")] = "mermaid",
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    environment: Annotated[
+        str | None, typer.Option("--environment", "-e", help="Environment overlay to apply.")
+    ] = None,
+) -> None:
+    """Draw the event flow: services, topics, consumer groups, dead-letter and retry paths."""
+    from evtctl.graph.command import graph_command
+
+    raise typer.Exit(graph_command(path, fmt=fmt, out=out, environment=environment))
+
+
+def _register_lint_area(app: typer.Typer) -> None:
+    app.command("lint")(lint_cmd)
+    app.command("explain")(explain_cmd)
+    app.command("graph")(graph_cmd)
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the root app."""
     _register_foundation(app)
+    _register_lint_area(app)

@@ -16,6 +16,7 @@ annotation covers its resource. A directive without a reason suppresses nothing 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from pathlib import Path
 from evtctl.errors import Location
 from evtctl.lint.rule import Finding, Rule
 from evtctl.manifest.model import Workspace
+from evtctl.workspace.config import display
 
 ANNOTATION = "lint.evtctl.io/disable"
 _BODY = (
@@ -69,11 +71,12 @@ class Suppressions:
                 match = _COMMENT_RE.search(line)
                 if match is None:
                     continue
-                directive = _directive(match, names, Location(str(path), lineno, match.start() + 1))
+                shown = display(Path(path))
+                directive = _directive(match, names, Location(shown, lineno, match.start() + 1))
                 directive.own_line = not line[: match.start()].strip()
-                sup._add_line(str(path), lineno, directive)
+                sup._add_line(shown, lineno, directive)
                 if directive.own_line:
-                    sup._add_line(str(path), lineno + 1, directive)
+                    sup._add_line(shown, lineno + 1, directive)
                 sup.directives.append(directive)
         for resource in workspace.resources():
             value = resource.metadata.annotations.get(ANNOTATION)
@@ -81,7 +84,7 @@ class Suppressions:
                 continue
             loc = resource.at("metadata", "annotations", ANNOTATION)
             match = _ANNOTATION_RE.match(value)
-            anchor = (resource.location.file or "", resource.location.line or 0)
+            anchor = (_key(resource.location.file), resource.location.line or 0)
             if match is None:
                 directive = Directive((value,), frozenset(), (value,), None, loc)
             else:
@@ -92,17 +95,18 @@ class Suppressions:
         return sup
 
     def _add_line(self, file: str, line: int, directive: Directive) -> None:
-        self.by_line.setdefault((file, line), []).append(directive)
+        self.by_line.setdefault((_key(file), line), []).append(directive)
 
     def suppresses(self, rule: Rule, found: Finding, anchor: Location | None) -> bool:
         """Whether a reasoned directive covers this finding; marks the directive used."""
         candidates: list[Directive] = []
         loc = found.location
+        here = (_key(loc.file), loc.line or 0)
         if loc.file and loc.line:
-            candidates += self.by_line.get((loc.file, loc.line), [])
+            candidates += self.by_line.get(here, [])
         if anchor is not None and anchor.file and anchor.line:
-            key = (anchor.file, anchor.line)
-            if key != (loc.file, loc.line):
+            key = (_key(anchor.file), anchor.line)
+            if key != here:
                 candidates += self.by_line.get(key, [])
             candidates += self.by_resource.get(key, [])
         hit = False
@@ -139,6 +143,11 @@ class Suppressions:
                     d.location,
                     "remove the stale suppression",
                 )
+
+
+def _key(file: str | None) -> str:
+    """Locations show paths relative to the cwd; compare them as absolute paths."""
+    return os.path.abspath(file) if file else ""
 
 
 def _names(rules: Sequence[Rule]) -> dict[str, str]:
