@@ -45,6 +45,7 @@ class DiffOptions:
     unsupported_ops: frozenset[str] = frozenset()  # admin APIs the cluster does not advertise
     compat_checker: CompatChecker | None = None
     absent: frozenset[str] = frozenset()  # "kind/name" the manifests mark for deletion
+    protected: frozenset[str] = frozenset()  # declared but not plannable: never deleted
     warnings: tuple[str, ...] = field(default=())
 
 
@@ -96,6 +97,8 @@ def diff(
                     changes.append(ch)
                 errors.extend(errs)
             elif lv is not None:
+                if address in options.protected:
+                    continue
                 if not tombstone and not scopes.manages(kind, _scope_name(lv)):
                     withheld.append(Withheld(address, "outside the workspace's managed scope"))
                     continue

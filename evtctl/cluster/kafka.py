@@ -1,0 +1,431 @@
+"""The Kafka admin backend over confluent-kafka's AdminClient (librdkafka).
+
+Live state is read in a fixed number of batched calls (metadata, one DescribeConfigs for every
+topic, one DescribeAcls with a match-any filter, one DescribeUserScramCredentials, one
+DescribeClientQuotas, one ListGroups), and every change kind is applied in one batched call.
+``round_trips`` counts the admin requests made, for the benchmark and the docs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from evtctl.cluster.capabilities import Capabilities
+from evtctl.cluster.connection import ClusterConfig
+from evtctl.errors import BackendError, Location
+from evtctl.kafka.topic_configs import TOPIC_CONFIGS, ConfigValueError, normalize
+from evtctl.plan.scope import is_internal_topic
+from evtctl.plan.state import AclBindingState, ConsumerGroupState, QuotaState, ScramUserState, TopicState
+
+# ConfigSource values that a sparse DescribeConfigs answer may use for per-topic values:
+# UNKNOWN_CONFIG (0) and DEFAULT_CONFIG (5); broker-level sources are never topic overrides.
+_SPARSE_SOURCES = (0, 5)
+
+
+def _ck() -> Any:
+    """confluent_kafka.admin, untyped: its stubs do not export the admin classes."""
+    import confluent_kafka.admin
+
+    return confluent_kafka.admin
+
+
+def normalize_live_config(name: str, value: str) -> str:
+    """Kafka's string for a config as the catalog normalizes it; unknown names pass through."""
+    if name not in TOPIC_CONFIGS:
+        return value
+    try:
+        return normalize(name, value)
+    except ConfigValueError:
+        return value
+
+
+def _err_text(err: BaseException) -> str:
+    inner = err.args[0] if err.args else err
+    text = getattr(inner, "str", None)
+    if callable(text):
+        return str(text())
+    return str(inner)
+
+
+def _already(err: BaseException, *codes: str) -> bool:
+    inner = err.args[0] if err.args else None
+    name = getattr(inner, "name", None)
+    return callable(name) and name() in codes
+
+
+class KafkaBackend:
+    """One admin connection to one cluster."""
+
+    def __init__(self, config: ClusterConfig, capabilities: Capabilities) -> None:
+        AdminClient = _ck().AdminClient
+
+        self.config = config
+        self.capabilities = capabilities
+        self.round_trips = 0
+        self._admin = AdminClient(config.librdkafka())
+        self._kp: Any = None  # kafka-python admin client, only for client quotas
+
+    def close(self) -> None:
+        if self._kp is not None:
+            self._kp.close()
+            self._kp = None
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _wait(self, future: concurrent.futures.Future[Any], what: str) -> Any:
+        try:
+            return future.result(timeout=self.config.timeout * 2)
+        except concurrent.futures.TimeoutError:
+            raise BackendError(
+                f"the cluster at {self.config.bootstrap} did not answer {what} in time",
+                location=Location(context=what),
+            ) from None
+        except Exception as err:  # librdkafka raises KafkaException carrying a KafkaError
+            raise BackendError(f"{what} failed: {_err_text(err)}", location=Location(context=what)) from None
+
+    def _results(
+        self, futures: Mapping[Any, concurrent.futures.Future[Any]], ok_codes: tuple[str, ...] = ()
+    ) -> dict[Any, str | None]:
+        out: dict[Any, str | None] = {}
+        for key, fut in futures.items():
+            try:
+                fut.result(timeout=self.config.timeout * 2)
+                out[key] = None
+            except concurrent.futures.TimeoutError:
+                out[key] = "timed out"
+            except Exception as err:
+                out[key] = None if ok_codes and _already(err, *ok_codes) else _err_text(err)
+        return out
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def read_topics(self) -> dict[str, TopicState]:
+        ConfigResource = _ck().ConfigResource
+        ConfigSource = _ck().ConfigSource
+        ResourceType = _ck().ResourceType
+
+        self.round_trips += 1
+        try:
+            metadata = self._admin.list_topics(timeout=self.config.timeout)
+        except Exception as err:
+            raise BackendError(
+                f"could not read topic metadata from {self.config.bootstrap}: {_err_text(err)}",
+                location=Location(context="Metadata"),
+                help="check the context's bootstrap servers and security settings",
+            ) from None
+        layout: dict[str, tuple[int, int]] = {}
+        for name, tmeta in metadata.topics.items():
+            if is_internal_topic(name) or tmeta.error is not None:
+                continue
+            parts = tmeta.partitions
+            first = parts.get(0) or next(iter(parts.values()), None)
+            layout[name] = (len(parts), len(first.replicas) if first is not None else 0)
+        configs: dict[str, dict[str, str]] = {name: {} for name in layout}
+        if layout:
+            self.round_trips += 1
+            futures = self._admin.describe_configs(
+                [ConfigResource(ResourceType.TOPIC, name) for name in sorted(layout)],
+                request_timeout=self.config.timeout,
+            )
+            for resource, fut in futures.items():
+                entries = self._wait(fut, "DescribeConfigs")
+                dynamic = configs[resource.name]
+                # Only per-topic overrides count: broker defaults and synonyms are never diffs. A broker
+                # that answers with just the configs it stores (Tansu labels them DEFAULT_CONFIG) is
+                # recognised by the sparse answer; there every stored value is an override.
+                sparse = len(entries) < len(TOPIC_CONFIGS) // 2
+                for entry in entries.values():
+                    if entry.value is None:
+                        continue
+                    if entry.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value or (
+                        sparse and entry.source in _SPARSE_SOURCES
+                    ):
+                        dynamic[entry.name] = normalize_live_config(entry.name, entry.value)
+        return {
+            name: TopicState(name, parts, repl, tuple(sorted(configs[name].items())))
+            for name, (parts, repl) in layout.items()
+        }
+
+    def read_acls(self) -> dict[str, AclBindingState]:
+        AclBindingFilter = _ck().AclBindingFilter
+        AclOperation = _ck().AclOperation
+        AclPermissionType = _ck().AclPermissionType
+        ResourcePatternType = _ck().ResourcePatternType
+        ResourceType = _ck().ResourceType
+
+        self.round_trips += 1
+        match_any = AclBindingFilter(
+            ResourceType.ANY,
+            None,
+            ResourcePatternType.ANY,
+            None,
+            None,
+            AclOperation.ANY,
+            AclPermissionType.ANY,
+        )
+        bindings = self._wait(
+            self._admin.describe_acls(match_any, request_timeout=self.config.timeout), "DescribeAcls"
+        )
+        out: dict[str, AclBindingState] = {}
+        for b in bindings:
+            state = AclBindingState(
+                b.principal,
+                b.restype.name,
+                b.name,
+                b.resource_pattern_type.name,
+                b.operation.name,
+                b.permission_type.name,
+                b.host,
+            )
+            out[state.key] = state
+        return out
+
+    def read_users(self) -> dict[str, ScramUserState]:
+        self.round_trips += 1
+        result = self._wait(
+            self._admin.describe_user_scram_credentials(request_timeout=self.config.timeout),
+            "DescribeUserScramCredentials",
+        )
+        out: dict[str, ScramUserState] = {}
+        for user, desc in result.items():
+            for info in desc.scram_credential_infos:
+                state = ScramUserState(user, info.mechanism.name.replace("_", "-"), info.iterations)
+                out[state.key] = state
+        return out
+
+    def read_groups(self, with_offsets: bool = False) -> dict[str, ConsumerGroupState]:
+        self.round_trips += 1
+        listing = self._wait(
+            self._admin.list_consumer_groups(request_timeout=self.config.timeout), "ListGroups"
+        )
+        groups = {g.group_id: g for g in listing.valid}
+        offsets: dict[str, tuple[tuple[str, int, int], ...]] = {}
+        if with_offsets and groups:
+            import confluent_kafka
+
+            ConsumerGroupTopicPartitions: Any = confluent_kafka.ConsumerGroupTopicPartitions
+
+            # librdkafka takes one group per OffsetFetch; issue them all at once and wait together
+            self.round_trips += len(groups)
+            futures = {
+                gid: self._admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(gid)])[gid]
+                for gid in groups
+            }
+            for gid, fut in futures.items():
+                res = self._wait(fut, "OffsetFetch")
+                offsets[gid] = tuple(
+                    sorted(
+                        (tp.topic, tp.partition, tp.offset) for tp in res.topic_partitions if tp.offset >= 0
+                    )
+                )
+        return {
+            gid: ConsumerGroupState(gid, offsets.get(gid, ()), getattr(g.state, "name", None))
+            for gid, g in groups.items()
+        }
+
+    def _kafka_python(self) -> Any:
+        if self._kp is None:
+            from kafka.admin import KafkaAdminClient
+
+            try:
+                self._kp = KafkaAdminClient(**self.config.kafka_python())
+            except Exception as err:
+                raise BackendError(
+                    f"could not connect to {self.config.bootstrap} for client quotas: {err}",
+                    location=Location(context="DescribeClientQuotas"),
+                ) from None
+        return self._kp
+
+    def _quota_call(self, request: Any, what: str) -> Any:
+        admin = self._kafka_python()
+        self.round_trips += 1
+        try:
+            return admin._manager.run(admin._manager.send, request)
+        except Exception as err:
+            raise BackendError(f"{what} failed: {err}", location=Location(context=what)) from None
+
+    def read_quotas(self) -> dict[str, QuotaState]:
+        from kafka.protocol.admin.client_quotas import DescribeClientQuotasRequest
+
+        response = self._quota_call(
+            DescribeClientQuotasRequest(components=[], strict=False), "DescribeClientQuotas"
+        )
+        if response.error_code:
+            raise BackendError(
+                f"DescribeClientQuotas failed: error {response.error_code} {response.error_message or ''}",
+                location=Location(context="DescribeClientQuotas"),
+            )
+        out: dict[str, QuotaState] = {}
+        for entry in response.entries or ():
+            entity = tuple(sorted((e.entity_type, e.entity_name or "") for e in entry.entity))
+            values = tuple(sorted((v.key, float(v.value)) for v in entry.values))
+            state = QuotaState(entity, values)
+            out[state.key] = state
+        return out
+
+    # -- writes (one batched call per kind; results per address, None = applied) ----------------
+
+    def create_topics(self, topics: Sequence[Mapping[str, Any]]) -> dict[str, str | None]:
+        NewTopic = _ck().NewTopic
+
+        if not topics:
+            return {}
+        self.round_trips += 1
+        new = [
+            NewTopic(
+                t["name"],
+                num_partitions=t["partitions"],
+                replication_factor=t.get("replication") or -1,
+                config=dict(t.get("configs") or {}),
+            )
+            for t in topics
+        ]
+        futures = self._admin.create_topics(new, request_timeout=self.config.timeout)
+        return self._results(futures, ("TOPIC_ALREADY_EXISTS",))
+
+    def create_partitions(self, counts: Mapping[str, int]) -> dict[str, str | None]:
+        NewPartitions = _ck().NewPartitions
+
+        if not counts:
+            return {}
+        self.round_trips += 1
+        futures = self._admin.create_partitions(
+            [NewPartitions(name, n) for name, n in counts.items()], request_timeout=self.config.timeout
+        )
+        return self._results(futures)
+
+    def alter_topic_configs(self, changes: Mapping[str, Mapping[str, str | None]]) -> dict[str, str | None]:
+        """``{topic: {config: value or None to remove the override}}`` in one IncrementalAlterConfigs."""
+        AlterConfigOpType = _ck().AlterConfigOpType
+        ConfigEntry = _ck().ConfigEntry
+        ConfigResource = _ck().ConfigResource
+        ResourceType = _ck().ResourceType
+
+        if not changes:
+            return {}
+        self.round_trips += 1
+        resources = []
+        for name, configs in changes.items():
+            entries = [
+                ConfigEntry(
+                    key,
+                    value,
+                    incremental_operation=AlterConfigOpType.DELETE
+                    if value is None
+                    else AlterConfigOpType.SET,
+                )
+                for key, value in sorted(configs.items())
+            ]
+            resources.append(ConfigResource(ResourceType.TOPIC, name, incremental_configs=entries))
+        futures = self._admin.incremental_alter_configs(resources, request_timeout=self.config.timeout)
+        return self._results({res.name: fut for res, fut in futures.items()})
+
+    def delete_topics(self, names: Sequence[str]) -> dict[str, str | None]:
+        if not names:
+            return {}
+        self.round_trips += 1
+        futures = self._admin.delete_topics(list(names), request_timeout=self.config.timeout)
+        return self._results(futures, ("UNKNOWN_TOPIC_OR_PART",))
+
+    @staticmethod
+    def _binding(a: Mapping[str, Any], cls: Any) -> Any:
+        AclOperation = _ck().AclOperation
+        AclPermissionType = _ck().AclPermissionType
+        ResourcePatternType = _ck().ResourcePatternType
+        ResourceType = _ck().ResourceType
+
+        return cls(
+            ResourceType[a["resource_type"]],
+            a["resource_name"],
+            ResourcePatternType[a["pattern_type"]],
+            a["principal"],
+            a.get("host", "*"),
+            AclOperation[a["operation"]],
+            AclPermissionType[a["permission"]],
+        )
+
+    def create_acls(self, acls: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:
+        AclBinding = _ck().AclBinding
+
+        if not acls:
+            return {}
+        self.round_trips += 1
+        bindings = {self._binding(a, AclBinding): key for key, a in acls.items()}
+        futures = self._admin.create_acls(list(bindings), request_timeout=self.config.timeout)
+        return {bindings[b]: r for b, r in self._results(futures).items()}
+
+    def delete_acls(self, acls: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:
+        AclBindingFilter = _ck().AclBindingFilter
+
+        if not acls:
+            return {}
+        self.round_trips += 1
+        filters = {self._binding(a, AclBindingFilter): key for key, a in acls.items()}
+        futures = self._admin.delete_acls(list(filters), request_timeout=self.config.timeout)
+        return {filters[f]: r for f, r in self._results(futures).items()}
+
+    def alter_users(
+        self, upserts: Mapping[str, tuple[str, str, int, str]], deletes: Mapping[str, tuple[str, str]]
+    ) -> dict[str, str | None]:
+        """Upserts: key -> (user, mechanism, iterations, password); deletes: key -> (user, mechanism)."""
+        ScramCredentialInfo = _ck().ScramCredentialInfo
+        ScramMechanism = _ck().ScramMechanism
+        UserScramCredentialDeletion = _ck().UserScramCredentialDeletion
+        UserScramCredentialUpsertion = _ck().UserScramCredentialUpsertion
+
+        if not upserts and not deletes:
+            return {}
+        self.round_trips += 1
+        alterations: list[Any] = []
+        keys: list[str] = []
+        for key, (user, mech, iterations, password) in upserts.items():
+            info = ScramCredentialInfo(ScramMechanism[mech.replace("-", "_")], iterations)
+            alterations.append(UserScramCredentialUpsertion(user, info, password.encode()))
+            keys.append(key)
+        for key, (user, mech) in deletes.items():
+            alterations.append(UserScramCredentialDeletion(user, ScramMechanism[mech.replace("-", "_")]))
+            keys.append(key)
+        futures = self._admin.alter_user_scram_credentials(alterations, request_timeout=self.config.timeout)
+        by_user = self._results(futures)
+        return {key: by_user.get(alt.user) for key, alt in zip(keys, alterations, strict=True)}
+
+    def alter_quotas(
+        self, quotas: Mapping[str, tuple[Iterable[tuple[str, str]], Mapping[str, float | None]]]
+    ) -> dict[str, str | None]:
+        """``{key: (entity pairs, {quota key: value or None to remove})}`` in one AlterClientQuotas."""
+        from kafka.protocol.admin.client_quotas import AlterClientQuotasRequest
+
+        if not quotas:
+            return {}
+        E = AlterClientQuotasRequest.EntryData
+        entries = []
+        keys = list(quotas)
+        for key in keys:
+            entity, ops = quotas[key]
+            entries.append(
+                E(
+                    entity=[E.EntityData(entity_type=t, entity_name=n or None) for t, n in entity],
+                    ops=[
+                        E.OpData(key=k, value=0.0 if v is None else float(v), remove=v is None)
+                        for k, v in sorted(ops.items())
+                    ],
+                )
+            )
+        response = self._quota_call(
+            AlterClientQuotasRequest(entries=entries, validate_only=False), "AlterClientQuotas"
+        )
+        out: dict[str, str | None] = {}
+        for key, entry in zip(keys, response.entries, strict=False):
+            out[key] = (
+                None if not entry.error_code else f"error {entry.error_code}: {entry.error_message or ''}"
+            )
+        return out
+
+    def delete_groups(self, ids: Sequence[str]) -> dict[str, str | None]:
+        if not ids:
+            return {}
+        self.round_trips += 1
+        futures = self._admin.delete_consumer_groups(list(ids), request_timeout=self.config.timeout)
+        return self._results(futures, ("GROUP_ID_NOT_FOUND",))

@@ -1,0 +1,158 @@
+"""The schema-registry backend over the Confluent REST API (evtctl.registry.client).
+
+Live subjects are read with ``GET /schemas`` (every version of every subject in one call) when
+the registry offers it, else per subject on a thread pool; compatibility levels need one call
+per subject (the REST API has no bulk form), also on the pool. ``round_trips`` counts requests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from evtctl.cluster.connection import ClusterConfig
+from evtctl.errors import BackendError
+from evtctl.plan.schemas import canonical
+from evtctl.plan.state import SchemaRef, SchemaVersion, SubjectState
+
+POOL_SIZE = 16
+
+
+class RegistryBackend:
+    def __init__(self, config: ClusterConfig) -> None:
+        from evtctl.registry.client import RegistryClient
+
+        if not config.registry_url:
+            raise BackendError("the context has no registry URL", help="set registry_url in the context")
+        self.url = config.registry_url
+        self._client = RegistryClient(
+            config.registry_url,
+            username=config.registry_username,
+            password=config.registry_password,
+            timeout=config.timeout,
+        )
+        self._lock = threading.Lock()
+        self.round_trips = 0
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _req(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None
+    ) -> Any:
+        with self._lock:
+            self.round_trips += 1
+        return self._client.request(method, path, params=params, body=body)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def global_compatibility(self) -> str:
+        data = self._req("GET", "/config")
+        return str(data.get("compatibilityLevel") or data.get("compatibility") or "BACKWARD")
+
+    def _all_versions(self) -> dict[str, list[Mapping[str, Any]]]:
+        from evtctl.registry.client import RegistryError
+
+        by_subject: dict[str, list[Mapping[str, Any]]] = {}
+        try:
+            rows = self._req("GET", "/schemas", params={"latestOnly": "false", "deleted": "false"})
+        except RegistryError as err:
+            if err.status not in (404, 405):
+                raise
+            rows = None
+        if isinstance(rows, list) and all(isinstance(r, Mapping) and "subject" in r for r in rows):
+            for r in rows:
+                by_subject.setdefault(str(r["subject"]), []).append(r)
+            # /schemas may omit subjects that exist (older registries): cross-check the subject list
+            subjects = self._req("GET", "/subjects")
+            missing = [s for s in subjects if s not in by_subject]
+        else:
+            missing = list(self._req("GET", "/subjects"))
+        if missing:
+            with ThreadPoolExecutor(POOL_SIZE) as pool:
+                for subject, versions in zip(missing, pool.map(self._subject_versions, missing), strict=True):
+                    by_subject[subject] = versions
+        return by_subject
+
+    def _subject_versions(self, subject: str) -> list[Mapping[str, Any]]:
+        from urllib.parse import quote
+
+        path = f"/subjects/{quote(subject, safe='')}/versions"
+        return [self._req("GET", f"{path}/{v}") for v in self._req("GET", path)]
+
+    def _subject_level(self, subject: str) -> str | None:
+        from urllib.parse import quote
+
+        from evtctl.registry.client import RegistryError
+
+        try:
+            data = self._req("GET", f"/config/{quote(subject, safe='')}")
+        except RegistryError as err:
+            if err.status == 404:
+                return None
+            raise
+        level = data.get("compatibilityLevel") or data.get("compatibility")
+        return None if level is None else str(level)
+
+    def read_subjects(self) -> tuple[dict[str, SubjectState], str]:
+        level = self.global_compatibility()
+        rows = self._all_versions()
+        names = sorted(rows)
+        with ThreadPoolExecutor(POOL_SIZE) as pool:
+            levels = dict(zip(names, pool.map(self._subject_level, names), strict=True))
+        out: dict[str, SubjectState] = {}
+        for name in names:
+            versions = []
+            for r in sorted(rows[name], key=lambda r: int(r["version"])):
+                st = str(r.get("schemaType") or "AVRO")
+                refs = tuple(
+                    SchemaRef(str(x["name"]), str(x["subject"]), int(x["version"]))
+                    for x in r.get("references") or ()
+                )
+                text = str(r["schema"])
+                versions.append(
+                    SchemaVersion(int(r["version"]), st, text, canonical(st, text), refs, int(r["id"]))
+                )
+            subject_level = levels.get(name)
+            out[name] = SubjectState(name, tuple(versions), subject_level)
+        return out, level
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def register(
+        self, subject: str, version: Mapping[str, Any], resolved_refs: Sequence[Mapping[str, Any]]
+    ) -> int:
+        from urllib.parse import quote
+
+        body: dict[str, Any] = {"schema": version["schema"]}
+        if version.get("schema_type", "AVRO") != "AVRO":
+            body["schemaType"] = version["schema_type"]
+        if resolved_refs:
+            body["references"] = [dict(r) for r in resolved_refs]
+        data = self._req("POST", f"/subjects/{quote(subject, safe='')}/versions", body=body)
+        return int(data["id"])
+
+    def latest_version(self, subject: str) -> int | None:
+        from urllib.parse import quote
+
+        from evtctl.registry.client import RegistryError
+
+        try:
+            versions = self._req("GET", f"/subjects/{quote(subject, safe='')}/versions")
+        except RegistryError as err:
+            if err.status == 404:
+                return None
+            raise
+        return max(int(v) for v in versions) if versions else None
+
+    def set_compatibility(self, subject: str, level: str) -> None:
+        from urllib.parse import quote
+
+        self._req("PUT", f"/config/{quote(subject, safe='')}", body={"compatibility": level.upper()})
+
+    def delete_subject(self, subject: str) -> None:
+        from urllib.parse import quote
+
+        self._req("DELETE", f"/subjects/{quote(subject, safe='')}")

@@ -1,0 +1,253 @@
+"""Connecting to a context, reading live state in parallel batched calls, planning, saved plans."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from evtctl.cluster.capabilities import Capabilities, probe
+from evtctl.cluster.connection import ClusterConfig, secret_from_env
+from evtctl.cluster.kafka import KafkaBackend
+from evtctl.cluster.registry import RegistryBackend
+from evtctl.errors import BackendError, InputError, Location, UsageError
+from evtctl.plan.desired import Desired
+from evtctl.plan.diff import DiffOptions, diff
+from evtctl.plan.model import PLAN_FORMAT_VERSION, Plan
+from evtctl.plan.schemas import compat_checker
+from evtctl.plan.scope import Scopes
+from evtctl.plan.state import KINDS, ClusterState, Resource, fingerprint
+
+
+def cluster_config(ws: Any, context: str | None) -> tuple[ClusterConfig, bool]:
+    """The connection settings of a workspace context; (config, is_local). Starts the local broker."""
+    name = context or ws.config.default_context
+    try:
+        ctx = ws.config.contexts[name]
+    except KeyError:
+        known = ", ".join(sorted(ws.config.contexts)) or "none"
+        raise UsageError(
+            f"unknown context {name!r} (known: {known})", help="pick one with --context"
+        ) from None
+    if ctx.kind == "local":
+        try:
+            daemon = importlib.import_module("evtctl.broker.daemon")
+        except ImportError:
+            daemon = None
+        ensure_local_broker = getattr(daemon, "ensure_local_broker", None)
+        if ensure_local_broker is None:
+            raise BackendError(
+                "the embedded reference broker is not available in this build",
+                help="point a context of kind: kafka at a running cluster",
+            )
+        endpoints = ensure_local_broker(Path(ws.config.state_dir))
+        return ClusterConfig(endpoints.bootstrap, endpoints.registry_url), True
+    sec = ctx.security
+    loc: Location | None = getattr(ctx, "location", None)
+    return (
+        ClusterConfig(
+            ",".join(ctx.bootstrap_servers),
+            ctx.registry_url,
+            security_protocol=sec.protocol,
+            sasl_mechanism=str(sec.sasl_mechanism.value) if sec.sasl_mechanism else None,
+            username=secret_from_env(sec.username_env, "the SASL username", location=loc),
+            password=secret_from_env(sec.password_env, "the SASL password", location=loc),
+            ca_file=str(sec.ca_file) if sec.ca_file else None,
+            cert_file=str(sec.cert_file) if sec.cert_file else None,
+            key_file=str(sec.key_file) if sec.key_file else None,
+            registry_username=secret_from_env(
+                sec.registry_username_env, "the registry username", location=loc
+            ),
+            registry_password=secret_from_env(
+                sec.registry_password_env, "the registry password", location=loc
+            ),
+        ),
+        False,
+    )
+
+
+@dataclass
+class Target:
+    """An open connection to one cluster (and its registry, when the context has one)."""
+
+    config: ClusterConfig
+    capabilities: Capabilities
+    kafka: KafkaBackend
+    registry: RegistryBackend | None
+    local: bool = False
+
+    @classmethod
+    def open(cls, config: ClusterConfig, *, local: bool = False) -> Target:
+        caps = probe(config)
+        registry = RegistryBackend(config) if config.registry_url else None
+        return cls(config, caps, KafkaBackend(config, caps), registry, local)
+
+    def close(self) -> None:
+        self.kafka.close()
+        if self.registry is not None:
+            self.registry.close()
+
+    @property
+    def round_trips(self) -> int:
+        # +1: the ApiVersions probe
+        return 1 + self.kafka.round_trips + (self.registry.round_trips if self.registry else 0)
+
+    def readable_kinds(self) -> frozenset[str]:
+        kinds = set(self.capabilities.manageable_kinds())
+        if self.registry is not None:
+            kinds.add("subject")
+        return frozenset(kinds)
+
+    def read_live(self, kinds: Iterable[str], *, with_offsets: bool = False) -> ClusterState:
+        """Live state of ``kinds`` (those this cluster supports), the kinds read in parallel."""
+        wanted = [k for k in KINDS if k in set(kinds) & self.readable_kinds()]
+        readers: dict[str, Callable[[], Mapping[str, Resource]]] = {
+            "topic": self.kafka.read_topics,
+            "acl": self.kafka.read_acls,
+            "user": self.kafka.read_users,
+            "quota": self.kafka.read_quotas,
+            "consumer-group": lambda: self.kafka.read_groups(with_offsets),
+        }
+        resources: list[Resource] = []
+        level = "BACKWARD"
+        with ThreadPoolExecutor(len(wanted) or 1) as pool:
+            futures = {k: pool.submit(readers[k]) for k in wanted if k != "subject"}
+            subjects = (
+                pool.submit(self.registry.read_subjects) if "subject" in wanted and self.registry else None
+            )
+            for fut in futures.values():
+                resources.extend(fut.result().values())
+            if subjects is not None:
+                found, level = subjects.result()
+                resources.extend(found.values())
+        return ClusterState.build(resources, kinds=wanted, registry_compatibility=level)
+
+
+def kinds_to_read(desired: Desired, scopes: Scopes) -> set[str]:
+    """Kinds the plan needs: declared in the manifests, or with a managed scope (deletions)."""
+    return {k for k in KINDS if desired.state.of_kind(k) or scopes.for_kind(k).include}
+
+
+@dataclass
+class PlanResult:
+    plan: Plan
+    live: ClusterState
+    fingerprint: dict[str, str]
+    kinds: tuple[str, ...]
+    options: DiffOptions = field(default_factory=DiffOptions)
+
+
+def make_plan(
+    desired: Desired,
+    target: Target,
+    *,
+    allow_delete: bool = False,
+    max_deletes: int | None = None,
+    targets: Iterable[str] = (),
+    kinds: Iterable[str] | None = None,
+) -> PlanResult:
+    wanted = set(kinds) if kinds is not None else kinds_to_read(desired, desired.scopes)
+    live = target.read_live(wanted)
+    warnings = list(desired.warnings)
+    for k in sorted(wanted - set(live.kinds)):
+        if k == "subject":
+            if desired.state.subjects:
+                warnings.append("subjects were not planned: the context has no schema registry URL")
+        else:
+            missing = ", ".join(target.capabilities.missing_for(k))
+            warnings.append(f"this cluster cannot manage {k}s: it does not advertise {missing}")
+    if target.capabilities.unsupported_ops() and desired.state.topics:
+        for op in sorted(target.capabilities.unsupported_ops()):
+            warnings.append(f"this cluster does not advertise {op}: partition increases cannot be applied")
+    reference_texts: dict[tuple[str, int], str] = {}
+    for s in live.subjects.values():
+        for v in s.versions:
+            reference_texts[(s.name, v.version)] = v.schema
+        if s.versions:
+            reference_texts[(s.name, -1)] = s.versions[-1].schema
+    reference_texts.update(desired.reference_texts)
+    options = DiffOptions(
+        allow_delete=allow_delete,
+        max_deletes=max_deletes,
+        targets=frozenset(targets),
+        unsupported_ops=target.capabilities.unsupported_ops(),
+        compat_checker=compat_checker(reference_texts),
+        absent=desired.absent,
+        protected=desired.protected,
+    )
+    # kinds the cluster cannot manage were already explained above; the diff must not repeat that
+    want_state = replace(desired.state)
+    plan = diff(want_state, live, desired.scopes, options)
+    plan = replace(
+        plan,
+        warnings=tuple(dict.fromkeys([*warnings, *(w for w in plan.warnings if "cannot manage" not in w)])),
+    )
+    return PlanResult(plan, live, fingerprint(live), tuple(live.kinds), options)
+
+
+# ---- saved plans --------------------------------------------------------------------------------
+
+
+def save_plan(path: Path, result: PlanResult, *, context: str, workspace: str) -> None:
+    data = result.plan.to_json()
+    data["context"] = context
+    data["workspace"] = workspace
+    data["kinds"] = sorted(result.kinds)
+    data["live_fingerprint"] = result.fingerprint
+    path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    plan: Plan
+    context: str
+    workspace: str
+    kinds: tuple[str, ...]
+    fingerprint: Mapping[str, str]
+
+
+def load_plan(path: Path) -> SavedPlan:
+    loc = Location(str(path))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InputError(f"cannot read the saved plan: {err.strerror}", location=loc) from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InputError(f"the saved plan is not JSON: {err}", location=loc) from None
+    if not isinstance(data, dict) or data.get("format_version") != PLAN_FORMAT_VERSION:
+        raise InputError(
+            f"not an evtctl plan file (format_version {PLAN_FORMAT_VERSION} expected)",
+            location=loc,
+            help="create one with `evtctl plan --out plan.json`",
+        )
+    try:
+        plan = Plan.from_json(data)
+        return SavedPlan(
+            plan,
+            str(data["context"]),
+            str(data.get("workspace", "")),
+            tuple(data["kinds"]),
+            {str(k): str(v) for k, v in data["live_fingerprint"].items()},
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise InputError(f"the saved plan is damaged: {err!r}", location=loc) from None
+
+
+def staleness(saved: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
+    """What changed in the live state since a plan was saved, one line per resource."""
+    out = []
+    for key in sorted(saved.keys() | now.keys()):
+        before, after = saved.get(key), now.get(key)
+        if before == after:
+            continue
+        if before is None:
+            out.append(f"{key} appeared")
+        elif after is None:
+            out.append(f"{key} disappeared")
+        else:
+            out.append(f"{key} changed")
+    return out
