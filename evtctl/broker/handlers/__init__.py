@@ -30,6 +30,8 @@ HANDLER_MODULES: list[str] = [
     "evtctl.broker.handlers.records_admin",
     "evtctl.broker.handlers.cluster",
     "evtctl.broker.handlers.producer_id",
+    # security & groups area (E)
+    "evtctl.broker.groups.handlers",
 ]
 
 

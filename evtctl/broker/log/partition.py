@@ -275,6 +275,8 @@ class PartitionLog:
 
     def waiter(self) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if len(self.waiters) > 32:  # drop waiters of fetches that timed out
+            self.waiters = [f for f in self.waiters if not f.done()]
         self.waiters.append(fut)
         return fut
 
