@@ -55,8 +55,7 @@ def stage(
     """Write one event into the outbox inside the caller's open transaction (no commit here)."""
     writer = producer.value_serde.writer()
     payload = producer.value_serde.serialize(value)
-    key_value = key if key is not None else producer.partition_key(value)
-    key_bytes = None if key_value is None else producer.key_serde.serialize(key_value)
+    key_bytes = producer.key_bytes(value, key)
     all_headers = standard_headers(
         event_id=event_id,
         event_type=producer.binding.event_type,

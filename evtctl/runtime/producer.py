@@ -35,6 +35,8 @@ class TypedProducer(Generic[V]):
     binding: TopicBinding
     value_codec: Codec[V]
     message_type: Any = None  # Protobuf message class, for Protobuf topics
+    service_name: str | None = None  # the producing service, written in the ``producer`` header
+    default_transactional_id: str | None = None  # from the manifest, for effectively-once services
 
     def __init__(
         self,
@@ -50,7 +52,7 @@ class TypedProducer(Generic[V]):
         from evtctl.runtime.registry import connect_registry
 
         self.settings = settings
-        self.service = service
+        self.service = service or self.service_name
         self.cache = registry or connect_registry(settings.registry_url)
         self.value_serde: Serde[V] = make_serde(
             self.binding.value,
@@ -72,7 +74,8 @@ class TypedProducer(Generic[V]):
         self._lock = threading.Lock()
         if producer is None:
             conf = settings.kafka_config()
-            conf.update(producer_config(self.binding.guarantee, transactional_id=transactional_id))
+            txn_id = transactional_id or self.default_transactional_id
+            conf.update(producer_config(self.binding.guarantee, transactional_id=txn_id))
             conf.update(config or {})
             producer = Producer(conf)
             if self._transactional:
@@ -83,6 +86,15 @@ class TypedProducer(Generic[V]):
     def partition_key(self, value: V) -> object | None:
         """The declared partition-key field of ``value`` (generated subclasses override)."""
         return None
+
+    def key_bytes(self, value: V, key: object | None) -> bytes | None:
+        """The serialized record key: ``key`` if given, else the partition-key field's value."""
+        key_value = key if key is not None else self.partition_key(value)
+        if key_value is None:
+            return None
+        if not isinstance(key_value, (str, bytes, int)):
+            key_value = str(key_value)  # UUIDs, enums' values etc. key by their text form
+        return self.key_serde.serialize(key_value)
 
     # -- sending -----------------------------------------------------------------------------------
     def send(
@@ -97,8 +109,7 @@ class TypedProducer(Generic[V]):
         event_id = event_id or new_event_id()
         writer = self.value_serde.writer()
         payload = self.value_serde.serialize(value)
-        key_value = key if key is not None else self.partition_key(value)
-        key_bytes = None if key_value is None else self.key_serde.serialize(key_value)
+        key_bytes = self.key_bytes(value, key)
         all_headers = standard_headers(
             event_id=event_id,
             event_type=self.binding.event_type,

@@ -9,6 +9,7 @@ compatible schema reads correctly and fields the reader does not know are droppe
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -47,6 +48,11 @@ class Codec(Generic[T]):
 
 def record_codec(cls: type[Any]) -> Codec[Any]:
     return Codec(lambda value: value.to_dict(), cls.from_dict)
+
+
+def message_codec() -> Codec[Any]:
+    """Protobuf: the generated message class is the model, nothing to convert."""
+    return Codec(lambda value: value, lambda value: value)
 
 
 def plain_codec(kind: type[T]) -> Codec[T]:
@@ -158,8 +164,8 @@ class AvroSerde(Serde[T]):
 
 
 def _json_validator(schema: SchemaById) -> Any:
-    import jsonschema  # deferred: only JSON Schema topics pay for it
-
+    # Deferred (only JSON Schema topics pay for it) and untyped for users' type checkers.
+    jsonschema: Any = importlib.import_module("jsonschema")
     parsed = json.loads(schema.schema)
     cls = jsonschema.validators.validator_for(parsed)
     return cls(parsed, format_checker=cls.FORMAT_CHECKER)
