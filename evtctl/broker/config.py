@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evtctl.broker.auth.config import SecurityConfig
 from evtctl.kafka.topic_configs import TOPIC_CONFIGS, ConfigType
 
 DEFAULT_PORT = 9092
@@ -41,6 +42,9 @@ class BrokerConfig:
     # Overrides for topic-config defaults at broker level (the broker synonyms, e.g. log.retention.ms).
     broker_overrides: dict[str, str] = field(default_factory=dict)
     extra_listeners: list[ListenerConfig] = field(default_factory=list)
+    # Security & groups area (E), see docs/broker-security.md.
+    group_initial_rebalance_delay_ms: int = 3000
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
     @property
     def advertised(self) -> str:

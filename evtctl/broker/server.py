@@ -104,6 +104,7 @@ class Broker:
     async def start(self) -> None:
         self._lock()
         self.open_logs()
+        self.registry.run_start_hooks(self)  # plug-ins (groups, security) attach to the opened broker
         self._flush_event = asyncio.Event()
         listeners = [ListenerConfig("PLAINTEXT", self.cfg.host, self.cfg.port), *self.cfg.extra_listeners]
         for i, lst in enumerate(listeners):
@@ -261,16 +262,24 @@ class Broker:
                 last_clean = loop.time()
                 await self.run_cleaner()
 
-    async def run_cleaner(self) -> None:
-        from evtctl.broker.log.cleaner import clean_partition
+    async def run_cleaner(self) -> int:
+        """Compact every eligible partition; returns the number of records removed."""
+        from evtctl.broker.log import cleaner
 
+        removed = 0
         for plog in list(self.logs.values()):
-            if "compact" in plog.configs.get("cleanup.policy", ""):
-                try:
-                    clean_partition(plog, now_ms())
-                except Exception as err:  # a cleaner failure must not stop the broker
-                    log.warning("compaction of %s-%d failed: %s", plog.topic, plog.partition, err)
-                await asyncio.sleep(0)
+            if "compact" not in plog.configs.get("cleanup.policy", "") or plog.deleted:
+                continue
+            now = now_ms()
+            segments = cleaner.needs_cleaning(plog, now)
+            if not segments:
+                continue
+            try:
+                plan = await asyncio.to_thread(cleaner.prepare, plog, segments, now)
+                removed += cleaner.apply(plog, plan)
+            except Exception as err:  # a cleaner failure must not stop the broker
+                log.warning("compaction of %s-%d failed: %s", plog.topic, plog.partition, err)
+        return removed
 
     # ------------------------------------------------------------------ connections
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from evtctl.broker.context import RequestContext
 from evtctl.broker.protocol.codec import Message
@@ -32,6 +33,7 @@ HANDLER_MODULES: list[str] = [
     "evtctl.broker.handlers.producer_id",
     # security & groups area (E)
     "evtctl.broker.groups.handlers",
+    "evtctl.broker.auth.handlers",
 ]
 
 
@@ -47,6 +49,15 @@ class ApiHandler:
 class HandlerRegistry:
     def __init__(self) -> None:
         self._handlers: dict[int, ApiHandler] = {}
+        self._start_hooks: list[Callable[[Any], object]] = []
+
+    def on_start(self, hook: Callable[[Any], object]) -> None:
+        """Run ``hook(broker)`` once the broker's logs are open, before it accepts connections."""
+        self._start_hooks.append(hook)
+
+    def run_start_hooks(self, broker: Any) -> None:
+        for hook in self._start_hooks:
+            hook(broker)
 
     def register(self, api_key: int, name: str, versions: tuple[int, int], handle: HandlerFn) -> None:
         if api_key in self._handlers:
