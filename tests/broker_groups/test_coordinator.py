@@ -17,8 +17,10 @@ PROTOS = [("range", b"r"), ("roundrobin", b"rr")]
 
 def run(tmp_path: Path, body: Callable[[GroupCoordinator], Awaitable[Any]], delay_ms: int = 0) -> Any:
     async def main() -> Any:
-        coord = GroupCoordinator(OffsetStore(tmp_path, fsync=False),
-                                 GroupConfig(initial_rebalance_delay_ms=delay_ms, min_session_timeout_ms=10))
+        coord = GroupCoordinator(
+            OffsetStore(tmp_path, fsync=False),
+            GroupConfig(initial_rebalance_delay_ms=delay_ms, min_session_timeout_ms=10),
+        )
         try:
             return await asyncio.wait_for(body(coord), 10)
         finally:
@@ -28,12 +30,26 @@ def run(tmp_path: Path, body: Callable[[GroupCoordinator], Awaitable[Any]], dela
     return asyncio.run(main())
 
 
-async def join(coord: GroupCoordinator, member_id: str = "", instance: str | None = None,
-               protocols: list[tuple[str, bytes]] = PROTOS, session_ms: int = 10_000,
-               rebalance_ms: int = 10_000) -> JoinResult:
-    return await coord.join("g", member_id, instance, "consumer", protocols, session_timeout_ms=session_ms,
-                            rebalance_timeout_ms=rebalance_ms, client_id="c", client_host="/127.0.0.1",
-                            require_known_member_id=True)
+async def join(
+    coord: GroupCoordinator,
+    member_id: str = "",
+    instance: str | None = None,
+    protocols: list[tuple[str, bytes]] = PROTOS,
+    session_ms: int = 10_000,
+    rebalance_ms: int = 10_000,
+) -> JoinResult:
+    return await coord.join(
+        "g",
+        member_id,
+        instance,
+        "consumer",
+        protocols,
+        session_timeout_ms=session_ms,
+        rebalance_timeout_ms=rebalance_ms,
+        client_id="c",
+        client_host="/127.0.0.1",
+        require_known_member_id=True,
+    )
 
 
 async def join_new(coord: GroupCoordinator, **kw: Any) -> JoinResult:

@@ -23,23 +23,32 @@ T, G = ResourceType.TOPIC, ResourceType.GROUP
 LIT, PRE = PatternType.LITERAL, PatternType.PREFIXED
 
 
-def acl(rt: ResourceType, name: str, pt: PatternType, principal: str, op: Operation,
-        perm: Permission = Permission.ALLOW, host: str = "*") -> AclBinding:
+def acl(
+    rt: ResourceType,
+    name: str,
+    pt: PatternType,
+    principal: str,
+    op: Operation,
+    perm: Permission = Permission.ALLOW,
+    host: str = "*",
+) -> AclBinding:
     return AclBinding(rt, name, pt, principal, host, op, perm)
 
 
 def test_authorizer_semantics(tmp_path: Path) -> None:
     az = Authorizer(tmp_path, super_users=["User:admin"], allow_everyone_if_no_acl_found=False)
-    results = az.create([
-        acl(T, "orders", LIT, "User:alice", Operation.READ),
-        acl(T, "tenant-a.", PRE, "User:alice", Operation.ALL),
-        acl(T, "tenant-a.secret", LIT, "User:alice", Operation.READ, Permission.DENY),
-        acl(T, "*", LIT, "User:*", Operation.DESCRIBE_CONFIGS),
-        acl(T, "cfg", LIT, "User:bob", Operation.ALTER_CONFIGS),
-        acl(G, "g1", LIT, "User:bob", Operation.READ, host="10.0.0.1"),
-        acl(T, "*", PRE, "User:x", Operation.READ),  # invalid: PREFIXED wildcard
-        acl(T, "t", LIT, "nobody", Operation.READ),  # invalid principal
-    ])
+    results = az.create(
+        [
+            acl(T, "orders", LIT, "User:alice", Operation.READ),
+            acl(T, "tenant-a.", PRE, "User:alice", Operation.ALL),
+            acl(T, "tenant-a.secret", LIT, "User:alice", Operation.READ, Permission.DENY),
+            acl(T, "*", LIT, "User:*", Operation.DESCRIBE_CONFIGS),
+            acl(T, "cfg", LIT, "User:bob", Operation.ALTER_CONFIGS),
+            acl(G, "g1", LIT, "User:bob", Operation.READ, host="10.0.0.1"),
+            acl(T, "*", PRE, "User:x", Operation.READ),  # invalid: PREFIXED wildcard
+            acl(T, "t", LIT, "nobody", Operation.READ),  # invalid principal
+        ]
+    )
     assert [e for e, _ in results] == [Err.NONE] * 6 + [Err.INVALID_REQUEST] * 2
     ok = az.authorize
     assert ok("User:alice", "h", Operation.READ, T, "orders")
@@ -60,17 +69,29 @@ def test_authorizer_semantics(tmp_path: Path) -> None:
 
 def test_acl_filters_any_match_and_delete(tmp_path: Path) -> None:
     az = Authorizer(None)
-    az.create([acl(T, "a.b", LIT, "User:u", Operation.READ), acl(T, "a.", PRE, "User:u", Operation.WRITE),
-               acl(T, "*", LIT, "User:v", Operation.READ), acl(G, "a.b", LIT, "User:u", Operation.READ)])
+    az.create(
+        [
+            acl(T, "a.b", LIT, "User:u", Operation.READ),
+            acl(T, "a.", PRE, "User:u", Operation.WRITE),
+            acl(T, "*", LIT, "User:v", Operation.READ),
+            acl(G, "a.b", LIT, "User:u", Operation.READ),
+        ]
+    )
+
     def f(rt: ResourceType, name: str | None, pt: PatternType, principal: str | None = None) -> AclFilter:
         return AclFilter(rt, name, pt, principal, None, Operation.ANY, Permission.ANY)
+
     assert len(az.describe(f(ResourceType.ANY, None, PatternType.ANY))) == 4
     assert len(az.describe(f(T, "a.b", PatternType.ANY))) == 1  # ANY: exact name, any pattern type
     assert len(az.describe(f(T, "a.b", PatternType.MATCH))) == 3  # literal, prefix and wildcard
     assert len(az.describe(f(T, "a.", PRE))) == 1
     assert f(T, None, PatternType.MATCH).validate() is not None
-    assert AclFilter(ResourceType.UNKNOWN, None, PatternType.ANY, None, None, Operation.ANY,
-                     Permission.ANY).validate() is not None
+    assert (
+        AclFilter(
+            ResourceType.UNKNOWN, None, PatternType.ANY, None, None, Operation.ANY, Permission.ANY
+        ).validate()
+        is not None
+    )
     results = az.delete([f(T, "a.b", PatternType.MATCH, "User:u"), f(ResourceType.UNKNOWN, None, LIT)])
     assert [(e, len(gone)) for e, _, gone in results] == [(Err.NONE, 2), (Err.INVALID_REQUEST, 0)]
     assert len(az.bindings()) == 2

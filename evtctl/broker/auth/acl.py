@@ -89,8 +89,18 @@ class AclBinding:
     permission: Permission
 
     def key(self) -> str:
-        return "a" + json.dumps([self.resource_type, self.resource_name, self.pattern_type, self.principal,
-                                 self.host, self.operation, self.permission], separators=(",", ":"))
+        return "a" + json.dumps(
+            [
+                self.resource_type,
+                self.resource_name,
+                self.pattern_type,
+                self.principal,
+                self.host,
+                self.operation,
+                self.permission,
+            ],
+            separators=(",", ":"),
+        )
 
 
 @dataclass(frozen=True)
@@ -107,8 +117,12 @@ class AclFilter:
 
     def validate(self) -> str | None:
         """A reason the filter cannot be used, or None (Kafka answers INVALID_REQUEST)."""
-        for value, kind in ((self.resource_type, "resource type"), (self.pattern_type, "pattern type"),
-                            (self.operation, "operation"), (self.permission, "permission type")):
+        for value, kind in (
+            (self.resource_type, "resource type"),
+            (self.pattern_type, "pattern type"),
+            (self.operation, "operation"),
+            (self.permission, "permission type"),
+        ):
             if value == 0:
                 return f"filter has an UNKNOWN {kind}"
         if self.pattern_type is PatternType.MATCH and self.resource_name is None:
@@ -176,46 +190,69 @@ def validate_binding(b: AclBinding) -> str | None:
 
 
 class Authorizer:
-    def __init__(self, data_dir: Path | None, *, super_users: Iterable[str] = (),
-                 allow_everyone_if_no_acl_found: bool = True) -> None:
+    def __init__(
+        self,
+        data_dir: Path | None,
+        *,
+        super_users: Iterable[str] = (),
+        allow_everyone_if_no_acl_found: bool = True,
+    ) -> None:
         self.super_users = frozenset(super_users)
         self.allow_if_no_acl = allow_everyone_if_no_acl_found
         self._journal = KeyedJournal(data_dir / "__acls" / "acls.journal") if data_dir else None
         self._bindings: dict[str, AclBinding] = {}
         if self._journal is not None:
             for key, v in self._journal.items("a"):
-                self._bindings[key] = AclBinding(ResourceType(v[0]), v[1], PatternType(v[2]), v[3], v[4],
-                                                 Operation(v[5]), Permission(v[6]))
+                self._bindings[key] = AclBinding(
+                    ResourceType(v[0]), v[1], PatternType(v[2]), v[3], v[4], Operation(v[5]), Permission(v[6])
+                )
 
     def bindings(self) -> list[AclBinding]:
         return list(self._bindings.values())
 
-    def authorize(self, principal: str, host: str, operation: Operation, resource_type: ResourceType,
-                  name: str) -> bool:
+    def authorize(
+        self, principal: str, host: str, operation: Operation, resource_type: ResourceType, name: str
+    ) -> bool:
         if principal in self.super_users:
             return True
-        on_resource = [b for b in self._bindings.values()
-                       if b.resource_type == resource_type and _resource_matches(b, name)]
+        on_resource = [
+            b
+            for b in self._bindings.values()
+            if b.resource_type == resource_type and _resource_matches(b, name)
+        ]
         if not on_resource:
             return self.allow_if_no_acl
-        mine = [b for b in on_resource
-                if b.principal in (principal, WILDCARD_PRINCIPAL) and b.host in (host, WILDCARD)]
+        mine = [
+            b
+            for b in on_resource
+            if b.principal in (principal, WILDCARD_PRINCIPAL) and b.host in (host, WILDCARD)
+        ]
         if any(b.permission is Permission.DENY and b.operation in (operation, Operation.ALL) for b in mine):
             return False
         allowed_by = _IMPLIED_BY.get(operation, frozenset({operation})) | {Operation.ALL}
         return any(b.permission is Permission.ALLOW and b.operation in allowed_by for b in mine)
 
-    def authorize_any(self, principal: str, host: str, operation: Operation,
-                      resource_type: ResourceType) -> bool:
+    def authorize_any(
+        self, principal: str, host: str, operation: Operation, resource_type: ResourceType
+    ) -> bool:
         """Whether some resource of the type could be allowed (Kafka's authorizeByResourceType)."""
         if principal in self.super_users:
             return True
-        mine = [b for b in self._bindings.values() if b.resource_type == resource_type
-                and b.principal in (principal, WILDCARD_PRINCIPAL) and b.host in (host, WILDCARD)]
+        mine = [
+            b
+            for b in self._bindings.values()
+            if b.resource_type == resource_type
+            and b.principal in (principal, WILDCARD_PRINCIPAL)
+            and b.host in (host, WILDCARD)
+        ]
         allowed_by = _IMPLIED_BY.get(operation, frozenset({operation})) | {Operation.ALL}
-        denied_all = any(b.permission is Permission.DENY and b.operation in (operation, Operation.ALL)
-                         and b.resource_name == WILDCARD and b.pattern_type is PatternType.LITERAL
-                         for b in mine)
+        denied_all = any(
+            b.permission is Permission.DENY
+            and b.operation in (operation, Operation.ALL)
+            and b.resource_name == WILDCARD
+            and b.pattern_type is PatternType.LITERAL
+            for b in mine
+        )
         if denied_all:
             return False
         return any(b.permission is Permission.ALLOW and b.operation in allowed_by for b in mine)
@@ -229,8 +266,20 @@ class Authorizer:
                 results.append((Err.INVALID_REQUEST, reason))
                 continue
             self._bindings[b.key()] = b
-            changes.append((b.key(), [int(b.resource_type), b.resource_name, int(b.pattern_type), b.principal,
-                                      b.host, int(b.operation), int(b.permission)]))
+            changes.append(
+                (
+                    b.key(),
+                    [
+                        int(b.resource_type),
+                        b.resource_name,
+                        int(b.pattern_type),
+                        b.principal,
+                        b.host,
+                        int(b.operation),
+                        int(b.permission),
+                    ],
+                )
+            )
             results.append((Err.NONE, None))
         if self._journal is not None:
             self._journal.put_many(changes)

@@ -54,8 +54,9 @@ def _hmac(algo: str, key: bytes, msg: bytes) -> bytes:
     return hmac.new(key, msg, algo).digest()
 
 
-def credential_from_salted(algo: str, salt: bytes, iterations: int,
-                           salted_password: bytes) -> ScramCredential:
+def credential_from_salted(
+    algo: str, salt: bytes, iterations: int, salted_password: bytes
+) -> ScramCredential:
     client_key = _hmac(algo, salted_password, b"Client Key")
     stored_key = hashlib.new(algo, client_key).digest()
     server_key = _hmac(algo, salted_password, b"Server Key")
@@ -104,8 +105,12 @@ class CredentialStore:
     def put(self, user: str, mechanism: str, cred: ScramCredential) -> None:
         self._creds[(user, mechanism)] = cred
         if self._journal is not None:
-            value = [base64.b64encode(cred.salt).decode(), cred.iterations,
-                     base64.b64encode(cred.stored_key).decode(), base64.b64encode(cred.server_key).decode()]
+            value = [
+                base64.b64encode(cred.salt).decode(),
+                cred.iterations,
+                base64.b64encode(cred.stored_key).decode(),
+                base64.b64encode(cred.server_key).decode(),
+            ]
             self._journal.put("c" + json.dumps([user, mechanism]), value)
 
     def delete(self, user: str, mechanism: str) -> bool:
@@ -129,8 +134,9 @@ class CredentialStore:
             if cred is None:
                 continue
             algo = MECHANISMS[mech][1]
-            derived = credential_from_salted(algo, cred.salt, cred.iterations,
-                                             salted_password(algo, password, cred.salt, cred.iterations))
+            derived = credential_from_salted(
+                algo, cred.salt, cred.iterations, salted_password(algo, password, cred.salt, cred.iterations)
+            )
             return hmac.compare_digest(derived.stored_key, cred.stored_key)
         return False
 
@@ -181,8 +187,10 @@ class ScramServer:
     def _first(self, text: str) -> bytes:
         parts = text.split(",", 2)
         if len(parts) != 3 or parts[0] not in ("n", "y") or (parts[1] and not parts[1].startswith("a=")):
-            raise SaslError(Err.ILLEGAL_SASL_STATE, "Invalid SCRAM client-first message (channel binding "
-                            "is not supported)")
+            raise SaslError(
+                Err.ILLEGAL_SASL_STATE,
+                "Invalid SCRAM client-first message (channel binding is not supported)",
+            )
         self.gs2_header = f"{parts[0]},{parts[1]},"
         self.client_first_bare = parts[2]
         attrs = _attrs(parts[2])
@@ -191,8 +199,10 @@ class ScramServer:
         self.user = _decode_username(attrs["n"])
         authzid = parts[1][2:] if parts[1] else ""
         if authzid and _decode_username(authzid) != self.user:
-            raise SaslError(Err.SASL_AUTHENTICATION_FAILED, "Authentication failed: authorization id must "
-                            "match the user name")
+            raise SaslError(
+                Err.SASL_AUTHENTICATION_FAILED,
+                "Authentication failed: authorization id must match the user name",
+            )
         self.cred = self.store.get(self.user, self.mechanism)
         salt = self.cred.salt if self.cred else self.store.fake_salt(self.user)
         iterations = self.cred.iterations if self.cred else DEFAULT_ITERATIONS

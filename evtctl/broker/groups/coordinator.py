@@ -191,8 +191,17 @@ class GroupCoordinator:
         if not member_id:
             new_id = f"{client_id}-{uuid.uuid4()}"
             if group_instance_id is not None and group_instance_id in group.static_members:
-                return await self._rejoin_static(group, group_instance_id, new_id, protocol_type, protocols,
-                                           session_timeout_ms, rebalance_timeout_ms, client_id, client_host)
+                return await self._rejoin_static(
+                    group,
+                    group_instance_id,
+                    new_id,
+                    protocol_type,
+                    protocols,
+                    session_timeout_ms,
+                    rebalance_timeout_ms,
+                    client_id,
+                    client_host,
+                )
             if len(group.members) + len(group.pending) >= cfg.max_size:
                 return JoinResult(Err.GROUP_MAX_SIZE_REACHED, member_id=member_id)
             if require_known_member_id and group_instance_id is None:
@@ -202,14 +211,32 @@ class GroupCoordinator:
                 )
                 return JoinResult(Err.MEMBER_ID_REQUIRED, member_id=new_id)
             member_id = new_id
-            member = Member(member_id, group_instance_id, client_id, client_host, session_timeout_ms,
-                            rebalance_timeout_ms, protocol_type, protocols, is_new=True)
+            member = Member(
+                member_id,
+                group_instance_id,
+                client_id,
+                client_host,
+                session_timeout_ms,
+                rebalance_timeout_ms,
+                protocol_type,
+                protocols,
+                is_new=True,
+            )
             return await self._add_member_and_rebalance(group, member)
 
         if member_id in group.pending:
             group.pending.pop(member_id).cancel()
-            member = Member(member_id, group_instance_id, client_id, client_host, session_timeout_ms,
-                            rebalance_timeout_ms, protocol_type, protocols, is_new=True)
+            member = Member(
+                member_id,
+                group_instance_id,
+                client_id,
+                client_host,
+                session_timeout_ms,
+                rebalance_timeout_ms,
+                protocol_type,
+                protocols,
+                is_new=True,
+            )
             return await self._add_member_and_rebalance(group, member)
         if _fenced(group, group_instance_id, member_id):
             return JoinResult(Err.FENCED_INSTANCE_ID, member_id=member_id)
@@ -219,34 +246,55 @@ class GroupCoordinator:
         member = known
 
         if group.state is GroupState.PREPARING_REBALANCE:
-            return await self._update_member_and_wait(group, member, protocols, session_timeout_ms,
-                                                      rebalance_timeout_ms)
+            return await self._update_member_and_wait(
+                group, member, protocols, session_timeout_ms, rebalance_timeout_ms
+            )
         if group.state is GroupState.COMPLETING_REBALANCE:
             if member.same_protocols(protocols):
                 # The member lost our response; resend the same generation's answer.
                 return self._join_result_for(group, member)
-            return await self._update_member_and_wait(group, member, protocols, session_timeout_ms,
-                                                      rebalance_timeout_ms, prepare=True)
+            return await self._update_member_and_wait(
+                group, member, protocols, session_timeout_ms, rebalance_timeout_ms, prepare=True
+            )
         # Stable
         if member_id == group.leader_id or not member.same_protocols(protocols):
-            return await self._update_member_and_wait(group, member, protocols, session_timeout_ms,
-                                                      rebalance_timeout_ms, prepare=True)
+            return await self._update_member_and_wait(
+                group, member, protocols, session_timeout_ms, rebalance_timeout_ms, prepare=True
+            )
         return self._join_result_for(group, member)
 
     def _join_result_for(self, group: Group, member: Member) -> JoinResult:
         is_leader = member.member_id == group.leader_id
         members = self._member_list(group) if is_leader else ()
-        return JoinResult(Err.NONE, group.generation_id, group.protocol_type, group.protocol_name,
-                          group.leader_id or "", member.member_id, members)
+        return JoinResult(
+            Err.NONE,
+            group.generation_id,
+            group.protocol_type,
+            group.protocol_name,
+            group.leader_id or "",
+            member.member_id,
+            members,
+        )
 
     def _member_list(self, group: Group) -> tuple[JoinMember, ...]:
         proto = group.protocol_name or ""
-        return tuple(JoinMember(m.member_id, m.group_instance_id, m.metadata_for(proto))
-                     for m in group.members.values())
+        return tuple(
+            JoinMember(m.member_id, m.group_instance_id, m.metadata_for(proto))
+            for m in group.members.values()
+        )
 
-    async def _rejoin_static(self, group: Group, instance_id: str, new_id: str, protocol_type: str,
-                       protocols: list[tuple[str, bytes]], session_timeout_ms: int, rebalance_timeout_ms: int,
-                       client_id: str, client_host: str) -> JoinResult:
+    async def _rejoin_static(
+        self,
+        group: Group,
+        instance_id: str,
+        new_id: str,
+        protocol_type: str,
+        protocols: list[tuple[str, bytes]],
+        session_timeout_ms: int,
+        rebalance_timeout_ms: int,
+        client_id: str,
+        client_host: str,
+    ) -> JoinResult:
         """A known group.instance.id comes back with a fresh member id: replace, do not rebalance."""
         old_id = group.static_members[instance_id]
         old = group.members.pop(old_id)
@@ -257,8 +305,17 @@ class GroupCoordinator:
             old.join_future.set_result(JoinResult(Err.FENCED_INSTANCE_ID, member_id=old_id))
         if old.sync_future and not old.sync_future.done():
             old.sync_future.set_result(SyncResult(Err.FENCED_INSTANCE_ID))
-        member = Member(new_id, instance_id, client_id, client_host, session_timeout_ms, rebalance_timeout_ms,
-                        protocol_type, protocols, assignment=old.assignment)
+        member = Member(
+            new_id,
+            instance_id,
+            client_id,
+            client_host,
+            session_timeout_ms,
+            rebalance_timeout_ms,
+            protocol_type,
+            protocols,
+            assignment=old.assignment,
+        )
         group.members[new_id] = member
         group.static_members[instance_id] = new_id
         if group.leader_id == old_id:
@@ -268,9 +325,16 @@ class GroupCoordinator:
             result = self._join_result_for(group, member)
             if new_id == group.leader_id:
                 # v9: the leader must not reassign, only learn the members (KIP-814).
-                return JoinResult(result.error, result.generation_id, result.protocol_type,
-                                  result.protocol_name, result.leader, new_id, result.members,
-                                  skip_assignment=True)
+                return JoinResult(
+                    result.error,
+                    result.generation_id,
+                    result.protocol_type,
+                    result.protocol_name,
+                    result.leader,
+                    new_id,
+                    result.members,
+                    skip_assignment=True,
+                )
             return result
         member.join_future = fut = _join_future()
         self._prepare_rebalance(group)
@@ -291,9 +355,15 @@ class GroupCoordinator:
         self._maybe_complete_join(group)
         return await fut
 
-    async def _update_member_and_wait(self, group: Group, member: Member, protocols: list[tuple[str, bytes]],
-                                      session_timeout_ms: int, rebalance_timeout_ms: int,
-                                      prepare: bool = False) -> JoinResult:
+    async def _update_member_and_wait(
+        self,
+        group: Group,
+        member: Member,
+        protocols: list[tuple[str, bytes]],
+        session_timeout_ms: int,
+        rebalance_timeout_ms: int,
+        prepare: bool = False,
+    ) -> JoinResult:
         member.protocols = protocols
         member.session_timeout_ms = session_timeout_ms
         member.rebalance_timeout_ms = rebalance_timeout_ms
@@ -376,9 +446,16 @@ class GroupCoordinator:
             self._touch(group, m)
 
     # ----------------------------------------------------------------- sync
-    async def sync(self, group_id: str, generation_id: int, member_id: str, group_instance_id: str | None,
-                   protocol_type: str | None, protocol_name: str | None,
-                   assignments: Sequence[tuple[str, bytes]]) -> SyncResult:
+    async def sync(
+        self,
+        group_id: str,
+        generation_id: int,
+        member_id: str,
+        group_instance_id: str | None,
+        protocol_type: str | None,
+        protocol_name: str | None,
+        assignments: Sequence[tuple[str, bytes]],
+    ) -> SyncResult:
         group = self.groups.get(group_id)
         if group is None or group.state is GroupState.DEAD:
             return SyncResult(Err.UNKNOWN_MEMBER_ID if group is None else Err.COORDINATOR_NOT_AVAILABLE)
@@ -412,8 +489,9 @@ class GroupCoordinator:
                 m.sync_future = None
         return await fut
 
-    def _validate_member(self, group: Group, member_id: str, instance_id: str | None,
-                         generation_id: int) -> Err:
+    def _validate_member(
+        self, group: Group, member_id: str, instance_id: str | None, generation_id: int
+    ) -> Err:
         if _fenced(group, instance_id, member_id):
             return Err.FENCED_INSTANCE_ID
         if member_id not in group.members:
@@ -423,8 +501,9 @@ class GroupCoordinator:
         return Err.NONE
 
     # ------------------------------------------------------------ heartbeat
-    def heartbeat(self, group_id: str, generation_id: int, member_id: str,
-                  group_instance_id: str | None) -> Err:
+    def heartbeat(
+        self, group_id: str, generation_id: int, member_id: str, group_instance_id: str | None
+    ) -> Err:
         group = self.groups.get(group_id)
         if group is None:
             return Err.UNKNOWN_MEMBER_ID
@@ -550,8 +629,9 @@ class GroupCoordinator:
         return Err.NONE
 
     # -------------------------------------------------------------- offsets
-    def validate_commit(self, group_id: str, generation_id: int, member_id: str,
-                        group_instance_id: str | None) -> Err:
+    def validate_commit(
+        self, group_id: str, generation_id: int, member_id: str, group_instance_id: str | None
+    ) -> Err:
         """Whether a member may commit now (Kafka's doCommitOffsets checks)."""
         if not group_id:
             return Err.INVALID_GROUP_ID
