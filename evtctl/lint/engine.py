@@ -54,7 +54,7 @@ def run_lint(
     for rule in active:
         severity = config.severity_of(rule)
         for found in rule.run(ctx):
-            if suppressions.suppresses(rule, found, found.anchor):
+            if suppressions.suppresses(rule, found):
                 continue
             diagnostics.append(
                 Diagnostic(rule.code, severity, found.message, found.location, found.help, rule.slug)

@@ -43,8 +43,8 @@ class Finding:
     message: str
     location: Location
     help: str | None = None
-    # The ``kind:`` line of the resource the finding is about: suppressions there cover the resource.
-    anchor: Location | None = None
+    # The resource the finding is about: a suppression at its head (or in its annotations) covers it.
+    resource: Resource | None = field(default=None, compare=False, repr=False)
 
 
 def finding(
@@ -57,7 +57,7 @@ def finding(
 ) -> Finding:
     """A finding about ``resource``, pointing at the field ``at`` (or ``location``) when given."""
     where = location or (resource.at(*at) if at else resource.location)
-    return Finding(message, where, help, resource.location)
+    return Finding(message, where, help, resource)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ class Directive:
     reason: str | None
     location: Location
     own_line: bool = False  # the comment is alone on its line: it also covers the next line
-    resource: tuple[str, int] | None = None  # (file, kind line) for annotation directives
+    resource: tuple[str, int] | None = None  # (file, id of the resource) for annotation directives
     used: set[str] = field(default_factory=set)
 
 
@@ -53,6 +53,7 @@ class Suppressions:
     by_line: dict[tuple[str, int], list[Directive]] = field(default_factory=dict)
     by_resource: dict[tuple[str, int], list[Directive]] = field(default_factory=dict)
     directives: list[Directive] = field(default_factory=list)
+    files: set[str] = field(default_factory=set)  # files holding comment directives
 
     @classmethod
     def scan(cls, workspace: Workspace, rules: Sequence[Rule]) -> Suppressions:
@@ -84,7 +85,7 @@ class Suppressions:
                 continue
             loc = resource.at("metadata", "annotations", ANNOTATION)
             match = _ANNOTATION_RE.match(value)
-            anchor = (_key(resource.location.file), resource.location.line or 0)
+            anchor = (_key(resource.location.file), id(resource))
             if match is None:
                 directive = Directive((value,), frozenset(), (value,), None, loc)
             else:
@@ -95,20 +96,29 @@ class Suppressions:
         return sup
 
     def _add_line(self, file: str, line: int, directive: Directive) -> None:
+        self.files.add(_key(file))
         self.by_line.setdefault((_key(file), line), []).append(directive)
 
-    def suppresses(self, rule: Rule, found: Finding, anchor: Location | None) -> bool:
+    def suppresses(self, rule: Rule, found: Finding) -> bool:
         """Whether a reasoned directive covers this finding; marks the directive used."""
         candidates: list[Directive] = []
         loc = found.location
         here = (_key(loc.file), loc.line or 0)
-        if loc.file and loc.line:
+        if here[0] in self.files:
             candidates += self.by_line.get(here, [])
-        if anchor is not None and anchor.file and anchor.line:
-            key = (_key(anchor.file), anchor.line)
-            if key != here:
-                candidates += self.by_line.get(key, [])
-            candidates += self.by_resource.get(key, [])
+        resource = found.resource
+        if resource is not None:
+            file = _key(resource.location.file)
+            candidates += self.by_resource.get((file, id(resource)), [])
+            if file in self.files:
+                # The head of the resource's document: its first line, `kind:` and `name:` lines.
+                heads = {
+                    resource.location.line,
+                    resource.at("kind").line,
+                    resource.at("metadata", "name").line,
+                }
+                for line in sorted(h for h in heads if h and (file, h) != here):
+                    candidates += self.by_line.get((file, line), [])
         hit = False
         for directive in candidates:
             if rule.code in directive.codes and directive.reason:

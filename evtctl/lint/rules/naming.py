@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from evtctl.lint.diagnostics import Severity
 from evtctl.lint.rule import Finding, LintContext, finding, rule
+from evtctl.manifest.model import Topic
 
 _NAME = ("metadata", "name")
 
@@ -138,14 +139,17 @@ def missing_description(ctx: LintContext) -> Iterator[Finding]:
     """,
 )
 def topic_name_collision(ctx: LintContext) -> Iterator[Finding]:
-    seen: dict[str, str] = {}
+    groups: dict[str, list[Topic]] = {}
     for topic in ctx.workspace.topics:
-        key = topic.name.replace(".", "_")
-        first = seen.setdefault(key, topic.name)
-        if first != topic.name:
+        groups.setdefault(topic.name.replace(".", "_"), []).append(topic)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        for topic in members:
+            others = ", ".join(repr(t.name) for t in members if t is not topic)
             yield finding(
                 topic,
-                f"Topic {topic.name!r} collides with {first!r}: Kafka metric names treat '.' and '_' alike.",
+                f"Topic {topic.name!r} collides with {others}: Kafka metric names treat '.' and '_' alike.",
                 at=_NAME,
                 help="use one separator consistently",
             )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from evtctl.errors import Location
 from evtctl.lint.diagnostics import Severity
 from evtctl.lint.rule import Finding, LintContext, rule
 from evtctl.manifest.model import (
@@ -14,6 +13,7 @@ from evtctl.manifest.model import (
     PatternType,
     Permission,
     PiiPolicy,
+    Resource,
     ResourceType,
     Tenant,
 )
@@ -26,10 +26,9 @@ def _acl_finding(ctx: LintContext, acl: AclEntry, message: str, help: str) -> Fi
     return Finding(message, acl.location, help, _anchor(ctx, acl))
 
 
-def _anchor(ctx: LintContext, acl: AclEntry) -> Location | None:
+def _anchor(ctx: LintContext, acl: AclEntry) -> Resource | None:
     kind, _, name = acl.origin.partition("/")
-    found = ctx.workspace.get(kind, name)
-    return found.location if found is not None else None
+    return ctx.workspace.get(kind, name)
 
 
 def _allows(ctx: LintContext) -> Iterator[AclEntry]:
@@ -338,5 +337,5 @@ def tenant_quota_missing(ctx: LintContext) -> Iterator[Finding]:
             f"Tenant {tenant.name!r} has no quota.",
             tenant.at("spec"),
             "set spec.quota (producerByteRate, consumerByteRate) on the tenant",
-            tenant.location,
+            tenant,
         )
