@@ -25,13 +25,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evtctl.errors import InputError, Location
+
 LOG_NAME = "registry.log"
 DEFAULT_COMPATIBILITY = "BACKWARD"
 DEFAULT_MODE = "READWRITE"
 
 
-class StoreCorrupt(Exception):
+class StoreCorrupt(InputError):
     """The log is damaged before its last line; refusing to start beats losing acknowledged data."""
+
+    def __init__(self, message: str, path: Path | None = None, line: int | None = None) -> None:
+        super().__init__(
+            message,
+            location=Location(str(path), line) if path is not None else None,
+            help="restore the file from a backup, or move it away to start with an empty registry",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,11 +237,13 @@ class RegistryLog:
                 if end + 1 >= len(data):
                     self._truncate(offset)  # torn last line
                     return
-                raise StoreCorrupt(f"{self.path}:{line_no}: damaged registry record ({exc})") from exc
+                raise StoreCorrupt(f"damaged registry record ({exc})", self.path, line_no) from exc
             try:
                 state.apply(rec)
+            except StoreCorrupt as exc:
+                raise StoreCorrupt(exc.message, self.path, line_no) from exc
             except (KeyError, TypeError, ValueError) as exc:
-                raise StoreCorrupt(f"{self.path}:{line_no}: invalid registry record ({exc})") from exc
+                raise StoreCorrupt(f"invalid registry record ({exc})", self.path, line_no) from exc
             offset = end + 1
 
     def _truncate(self, size: int) -> None:
