@@ -413,13 +413,3 @@ def register(registry: HandlerRegistry) -> None:
     registry.register(48, "DescribeClientQuotas", (0, 1), describe_client_quotas)
     registry.register(49, "AlterClientQuotas", (0, 1), alter_client_quotas)
     registry.on_start(install)
-    # Fallback while the server does not run start hooks: install on the first ApiVersions request.
-    api_versions = registry.get(18)
-    if api_versions is not None:
-        inner = api_versions.handle
-
-        async def installing(ctx: RequestContext, req: Message) -> Message | None:
-            ensure_installed(ctx)
-            return await inner(ctx, req)
-
-        registry.replace(18, installing)

@@ -1,7 +1,7 @@
 """Plugging security into the running broker: authorizer, SASL connection gate, audit, quotas.
 
-``install(broker)`` is idempotent. It runs from the registry's start-up hooks and, as a fallback, on
-the first request any security handler sees (see ``ensure_installed``).
+``install(broker)`` runs from the handler registry's start hooks, before the broker accepts connections;
+it is idempotent.
 """
 
 from __future__ import annotations

@@ -20,19 +20,21 @@ from evtctl.broker.protocol.codec import Message
 PLUGIN_KEY = "groups"
 
 
-def coordinator(ctx: RequestContext) -> GroupCoordinator:
-    """The node's group coordinator, created on first use from the broker's data dir and config."""
-    broker = ctx.broker
+def coordinator_of(broker: Any) -> GroupCoordinator:
+    """The node's group coordinator, created at start-up from the broker's data dir and config."""
     coord = broker.plugins.get(PLUGIN_KEY)
     if coord is None:
-        cfg = broker.cfg
         coord = GroupCoordinator(
             OffsetStore(broker.data_dir),
-            GroupConfig(initial_rebalance_delay_ms=getattr(cfg, "group_initial_rebalance_delay_ms", 3000)),
+            GroupConfig(initial_rebalance_delay_ms=broker.cfg.group_initial_rebalance_delay_ms),
         )
         broker.plugins[PLUGIN_KEY] = coord
     assert isinstance(coord, GroupCoordinator)
     return coord
+
+
+def coordinator(ctx: RequestContext) -> GroupCoordinator:
+    return coordinator_of(ctx.broker)
 
 
 def _coordinator_node(ctx: RequestContext) -> tuple[int, str, int]:
@@ -421,3 +423,4 @@ def register(registry: HandlerRegistry) -> None:
     registry.register(15, "DescribeGroups", (0, 5), describe_groups)
     registry.register(42, "DeleteGroups", (0, 2), delete_groups)
     registry.register(47, "OffsetDelete", (0, 0), offset_delete)
+    registry.on_start(coordinator_of)
