@@ -182,16 +182,32 @@ class KafkaBackend:
             out[state.key] = state
         return out
 
-    def read_users(self) -> dict[str, ScramUserState]:
+    def read_users(self, names: Iterable[str] = ()) -> dict[str, ScramUserState]:
+        """Every SCRAM credential; ``names`` are asked for explicitly when describe-all comes back
+        empty (some brokers treat the empty user list Kafka uses for "all" as "none")."""
         self.round_trips += 1
         result = self._wait(
             self._admin.describe_user_scram_credentials(request_timeout=self.config.timeout),
             "DescribeUserScramCredentials",
         )
+        descriptions = list(result.values())
+        wanted = sorted(set(names))
+        if not descriptions and wanted:
+            self.round_trips += 1
+            futures = self._admin.describe_user_scram_credentials(wanted, request_timeout=self.config.timeout)
+            for fut in futures.values():
+                try:
+                    descriptions.append(fut.result(timeout=self.config.timeout * 2))
+                except Exception as err:
+                    if not _already(err, "RESOURCE_NOT_FOUND"):
+                        raise BackendError(
+                            f"DescribeUserScramCredentials failed: {_err_text(err)}",
+                            location=Location(context="DescribeUserScramCredentials"),
+                        ) from None
         out: dict[str, ScramUserState] = {}
-        for user, desc in result.items():
+        for desc in descriptions:
             for info in desc.scram_credential_infos:
-                state = ScramUserState(user, info.mechanism.name.replace("_", "-"), info.iterations)
+                state = ScramUserState(desc.user, info.mechanism.name.replace("_", "-"), info.iterations)
                 out[state.key] = state
         return out
 
@@ -283,7 +299,15 @@ class KafkaBackend:
             for t in topics
         ]
         futures = self._admin.create_topics(new, request_timeout=self.config.timeout)
-        return self._results(futures, ("TOPIC_ALREADY_EXISTS",))
+        results = self._results(futures)
+        for name, err in results.items():
+            if err is not None and "already exists" in err:
+                # it exists, yet the plan did not see it: the principal may not DESCRIBE it
+                results[name] = (
+                    f"{err} (it is not visible to evtctl's principal: grant it DESCRIBE on the topic "
+                    "or make it a super user)"
+                )
+        return results
 
     def create_partitions(self, counts: Mapping[str, int]) -> dict[str, str | None]:
         NewPartitions = _ck().NewPartitions

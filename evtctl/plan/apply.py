@@ -126,9 +126,12 @@ class Applier:
     def _live(self, changes: Sequence[Change]) -> list[Change]:
         return [c for c in changes if c.address not in self._failed]
 
-    def run(self, plan: Plan) -> ApplyReport:
-        changes = list(plan.changes)
-        steps: list[tuple[str, Callable[[list[Change]], None], Callable[[Change], bool]]] = [
+    def step_count(self, plan: Plan) -> int:
+        """How many (change, step) pairs applying ``plan`` takes: the progress bar's total."""
+        return sum(1 for c in plan.changes for _d, _r, wants in self._steps() if wants(c))
+
+    def _steps(self) -> list[tuple[str, Callable[[list[Change]], None], Callable[[Change], bool]]]:
+        return [
             ("users", self._users, lambda c: c.kind == "user" and c.action is not Action.DELETE),
             ("create topics", self._create_topics, lambda c: c.kind == "topic" and c.action is Action.CREATE),
             ("partitions", self._partitions, lambda c: c.kind == "topic" and "partitions" in _fields(c)),
@@ -153,6 +156,10 @@ class Applier:
             ("delete topics", self._delete_topics, lambda c: c.kind == "topic" and c.action is Action.DELETE),
             ("delete users", self._users, lambda c: c.kind == "user" and c.action is Action.DELETE),
         ]
+
+    def run(self, plan: Plan) -> ApplyReport:
+        changes = list(plan.changes)
+        steps = self._steps()
         needed = {c.address: sum(1 for _d, _r, wants in steps if wants(c)) for c in changes}
         done = dict.fromkeys(needed, 0)
         batch: list[Change] = []

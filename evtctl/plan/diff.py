@@ -99,9 +99,8 @@ def diff(
             elif lv is not None:
                 if address in options.protected:
                     continue
-                if not tombstone and not scopes.manages(kind, _scope_name(lv)):
-                    withheld.append(Withheld(address, "outside the workspace's managed scope"))
-                    continue
+                if not tombstone and not _in_scope(scopes, kind, lv):
+                    continue  # not ours: never a candidate, not even worth a mention
                 if kind in GUARDED_DELETE_KINDS and not (
                     tombstone or options.allow_delete or scopes.for_kind(kind).deletion == "delete"
                 ):
@@ -126,14 +125,15 @@ def diff(
     return Plan(tuple(changes), tuple(errors), tuple(withheld), tuple(warnings))
 
 
-def _scope_name(res: Resource) -> str:
+def _in_scope(scopes: Scopes, kind: str, res: Resource) -> bool:
     if isinstance(res, AclBindingState):
-        return res.principal
+        # an ACL is ours when its principal or the resource it grants on is
+        return scopes.manages(kind, res.principal) or scopes.manages(kind, res.resource_name)
     if isinstance(res, QuotaState):
-        return ",".join(n for _, n in res.entity)
+        return any(n and scopes.manages(kind, n) for _, n in res.entity)
     if isinstance(res, ScramUserState):
-        return res.name
-    return res.key
+        return scopes.manages(kind, res.name)
+    return scopes.manages(kind, res.key)
 
 
 def _delete(kind: str, lv: Resource) -> Change:

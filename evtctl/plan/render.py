@@ -37,7 +37,8 @@ def _created_lines(after: Mapping[str, Any]) -> list[str]:
         if key in ("name",) or value in (None, {}, [], ()):
             continue
         if isinstance(value, Mapping):
-            lines.extend(f"{key}.{k}: {_fmt(v)}" for k, v in sorted(value.items()))
+            label = "config" if key == "configs" else key
+            lines.extend(f"{label}.{k}: {_fmt(v)}" for k, v in sorted(value.items()))
         elif key == "versions" and isinstance(value, list):
             for v in value:
                 refs = ", ".join(r["subject"] for r in v.get("references", ()))
@@ -50,9 +51,9 @@ def _created_lines(after: Mapping[str, Any]) -> list[str]:
 def change_lines(change: Change) -> list[tuple[str, str]]:
     """(sign, text) rows for one change's body; unchanged attributes are not shown."""
     if change.action is Action.CREATE:
-        rows = [("+", line) for line in _created_lines(change.after or {})]
-        rows += [("~", f"{f.field}: {_fmt(f.after)}") for f in change.fields if f.field == "compatibility"]
-        return rows
+        if change.kind == "acl":
+            return []  # the address already says everything about a binding
+        return [("+", line) for line in _created_lines(change.after or {})]
     if change.action is Action.DELETE:
         return [("-", r) for r in change.reasons]
     rows = []

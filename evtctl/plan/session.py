@@ -102,13 +102,15 @@ class Target:
             kinds.add("subject")
         return frozenset(kinds)
 
-    def read_live(self, kinds: Iterable[str], *, with_offsets: bool = False) -> ClusterState:
+    def read_live(
+        self, kinds: Iterable[str], *, with_offsets: bool = False, user_names: Iterable[str] = ()
+    ) -> ClusterState:
         """Live state of ``kinds`` (those this cluster supports), the kinds read in parallel."""
         wanted = [k for k in KINDS if k in set(kinds) & self.readable_kinds()]
         readers: dict[str, Callable[[], Mapping[str, Resource]]] = {
             "topic": self.kafka.read_topics,
             "acl": self.kafka.read_acls,
-            "user": self.kafka.read_users,
+            "user": lambda: self.kafka.read_users(user_names),
             "quota": self.kafka.read_quotas,
             "consumer-group": lambda: self.kafka.read_groups(with_offsets),
         }
@@ -132,6 +134,11 @@ def kinds_to_read(desired: Desired, scopes: Scopes) -> set[str]:
     return {k for k in KINDS if desired.state.of_kind(k) or scopes.for_kind(k).include}
 
 
+def user_names(desired: Desired) -> set[str]:
+    names = {u.name for u in desired.state.users.values()}
+    return names | {key.split("/")[1] for key in desired.protected if key.startswith("user/")}
+
+
 @dataclass
 class PlanResult:
     plan: Plan
@@ -151,7 +158,7 @@ def make_plan(
     kinds: Iterable[str] | None = None,
 ) -> PlanResult:
     wanted = set(kinds) if kinds is not None else kinds_to_read(desired, desired.scopes)
-    live = target.read_live(wanted)
+    live = target.read_live(wanted, user_names=user_names(desired))
     warnings = list(desired.warnings)
     for k in sorted(wanted - set(live.kinds)):
         if k == "subject":
