@@ -64,6 +64,10 @@ class EventHandler(Protocol[V_contra]):
     def __call__(self, event: V_contra, delivery: Delivery, /) -> None: ...
 
 
+class _Abandoned(Exception):
+    """A record given up because the consumer is shutting down (left uncommitted)."""
+
+
 class HandlerFailedError(RuntimeError):
     """A handler kept failing and the topic declares no dead-letter topic: the consumer stops."""
 
@@ -149,7 +153,8 @@ class TypedConsumer(Generic[V]):
         self._completed: dict[int, int] = {}  # partition -> highest finished offset, not yet committed
         self._committed: dict[int, int] = {}
         self._failure: BaseException | None = None
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # asked to stop (stop(), signal handler)
+        self._draining = threading.Event()  # workers finish their current record and take no more
         self._paused = False
         self._subscribed = False
 
@@ -166,6 +171,7 @@ class TypedConsumer(Generic[V]):
     def stop(self) -> None:
         """Ask ``run`` to finish: in-flight records complete and are committed, queued ones are not."""
         self._stop.set()
+        self._draining.set()
 
     def run(
         self,
@@ -177,6 +183,7 @@ class TypedConsumer(Generic[V]):
     ) -> ConsumerMetrics:
         """Consume until ``stop()``, ``max_events`` records are done, ``until()`` or ``timeout``."""
         self._start()
+        self._draining.clear()
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while not self._stop.is_set():
@@ -196,6 +203,7 @@ class TypedConsumer(Generic[V]):
         finally:
             self._drain()
             self._update_lag()
+            self._stop.clear()  # run() may be called again
         return self.metrics
 
     def close(self) -> None:
@@ -246,13 +254,18 @@ class TypedConsumer(Generic[V]):
         while True:
             with self._lock:
                 queue = self._queues[partition]
-                if not queue.pending or self._stop.is_set() or self._failure is not None:
+                if not queue.pending or self._draining.is_set() or self._failure is not None:
                     queue.active = False
                     self._lock.notify_all()
                     return
                 msg = queue.pending.popleft()
             try:
                 self._process(msg)
+            except _Abandoned:
+                # Shutting down mid-retry: not committed, so it is redelivered after restart.
+                with self._lock:
+                    self._in_flight -= 1
+                continue
             except BaseException as exc:  # surfaced by run() on the consumer thread
                 with self._lock:
                     self._failure = exc
@@ -278,7 +291,7 @@ class TypedConsumer(Generic[V]):
         """Wait for running handlers (queued records stay uncommitted), then commit what finished."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            self._stop.set()
+            self._draining.set()
             while any(q.active for q in self._queues.values()) and time.monotonic() < deadline:
                 self._lock.wait(0.05)
             dropped = sum(len(q.pending) for q in self._queues.values())
@@ -328,8 +341,8 @@ class TypedConsumer(Generic[V]):
                     return
                 with self._lock:
                     self.metrics.retries += 1
-                if self._stop.wait(self.retry.delay(attempt)):
-                    raise InterruptedError("consumer stopped while retrying") from exc
+                if self._draining.wait(self.retry.delay(attempt)):
+                    raise _Abandoned from exc
             else:
                 self.idempotency.mark(self.group_id, ctx.event_id)
                 with self._lock:
