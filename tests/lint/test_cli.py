@@ -19,7 +19,12 @@ REPO = Path(__file__).resolve().parents[2]
 def evtctl(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "evtctl", *args], cwd=cwd or REPO, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "evtctl", *args],
+        cwd=cwd or REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -50,15 +55,23 @@ def test_lint_select_narrows_and_unknown_rule_is_usage_error(tmp_path: Path) -> 
     root = materialize(tmp_path, FIXTURES / "EVT401-acl-wildcard-principal" / "bad")
     assert evtctl("lint", str(root), "--select", "EVT106").returncode == 0
     bad = evtctl("lint", str(root), "--ignore", "EVT4O1")
-    assert bad.returncode == 2 and "unknown lint rule 'EVT4O1'" in bad.stderr and "Traceback" not in bad.stderr
+    assert (
+        bad.returncode == 2 and "unknown lint rule 'EVT4O1'" in bad.stderr and "Traceback" not in bad.stderr
+    )
 
 
 def test_lint_invalid_workspace_reports_validation_and_exits_2(tmp_path: Path) -> None:
     root = materialize(tmp_path)
-    (root / "topology" / "broken.yaml").write_text("apiVersion: evtctl/v1\nkind: Topic\nmetadata: {name: x}\nspec: {}\n")
+    (root / "topology" / "broken.yaml").write_text(
+        "apiVersion: evtctl/v1\nkind: Topic\nmetadata: {name: x}\nspec: {}\n"
+    )
     result = evtctl("lint", str(root))
     assert result.returncode == 2
-    assert "topology/broken.yaml" in result.stdout and "VAL" in result.stdout and "Traceback" not in result.stderr
+    assert (
+        "topology/broken.yaml" in result.stdout
+        and "VAL" in result.stdout
+        and "Traceback" not in result.stderr
+    )
 
 
 def test_lint_bad_lint_config_exits_2(tmp_path: Path) -> None:
@@ -89,7 +102,9 @@ def test_committed_rule_docs_match_the_registry() -> None:
     expected = expected_files(RULES)
     actual = {p.name: p.read_text(encoding="utf-8") for p in DOCS_DIR.glob("*.md")}
     stale = sorted(n for n in set(expected) | set(actual) if expected.get(n) != actual.get(n))
-    assert not stale, f"docs/rules is out of date ({', '.join(stale)}); regenerate: python -m evtctl.lint.docs"
+    assert not stale, (
+        f"docs/rules is out of date ({', '.join(stale)}); regenerate: python -m evtctl.lint.docs"
+    )
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)

@@ -77,7 +77,7 @@ def test_comment_on_resource_head_suppresses(tmp_path: Path, comment: str) -> No
 def test_comment_on_line_above_the_field_suppresses(tmp_path: Path) -> None:
     text = _topic().replace(
         "  configs: {min.insync.replicas: 2}",
-        '  # evtctl: disable=EVT106 reason="cluster default is intended"\n  configs: {min.insync.replicas: 2}',
+        '  # evtctl: disable=EVT106 reason="cluster default"\n  configs: {min.insync.replicas: 2}',
     )
     # EVT106 points at `spec`; a comment right above `configs` is not on that line: still reported.
     assert "EVT106" in codes(_workspace(tmp_path, text))
