@@ -289,3 +289,31 @@ def build_examples(name: str, spec: Mapping[str, Any], locate: Locator) -> Event
         headers=tuple(headers) if isinstance(headers, list) else None,
         location=locate(()),
     )
+
+
+def contract_to_spec(contract: Contract) -> dict[str, Any]:
+    """The manifest ``spec`` of a contract (the inverse of :func:`build_contract`)."""
+    spec: dict[str, Any] = {"consumer": contract.consumer, "topic": contract.topic}
+    if contract.version is not None:
+        spec["version"] = contract.version
+    if contract.fields:
+        spec["value"] = {"fields": [{"path": r.target, **r.to_dict()} for r in contract.fields]}
+    if contract.key is not None or contract.key_fields:
+        key: dict[str, Any] = contract.key.to_dict() if contract.key is not None else {}
+        if contract.key_fields:
+            key["fields"] = [{"path": r.target, **r.to_dict()} for r in contract.key_fields]
+        spec["key"] = key
+    if contract.headers:
+        spec["headers"] = [{"name": r.target, **r.to_dict()} for r in contract.headers]
+    if contract.examples:
+        spec["examples"] = [example_to_spec(e) for e in contract.examples]
+    return spec
+
+
+def example_to_spec(example: Example) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": example.name, "value": example.value}
+    if example.key is not None:
+        out["key"] = example.key
+    if example.headers:
+        out["headers"] = dict(example.headers)
+    return out
