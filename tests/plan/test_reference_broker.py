@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from evtctl.plan.model import Action, Risk
 from evtctl.plan.desired import desired_state
+from evtctl.plan.model import Action, Risk
 from evtctl.plan.session import make_plan
 from tests.plan.helpers import apply_ws, by_address, open_target, plan_of
 from tests.plan.workspace import Ws, avro_record
