@@ -1,6 +1,7 @@
 """Generated packages type-check (`mypy --strict`) and lint (`ruff`) cleanly, and match the golden files.
 
-Golden files live in tests/codegen/golden/<workspace>/. After an intended template change run
+Golden files live in tests/codegen/golden/<workspace>/ as ``<file>.golden`` (so the repository's
+own linters leave generated code to these tests). After an intended template change run
 
     EVTCTL_UPDATE_GOLDEN=1 python -m pytest tests/codegen -k golden
 
@@ -104,13 +105,13 @@ def test_golden_files(tmp_path: Path) -> None:
             shutil.rmtree(golden_dir)
         for rel, src in produced.items():
             (golden_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            (golden_dir / rel).write_bytes(src.read_bytes())
-    expected = {p.relative_to(golden_dir) for p in golden_dir.rglob("*") if p.is_file()}
+            (golden_dir / f"{rel}.golden").write_bytes(src.read_bytes())
+    expected = {p.relative_to(golden_dir).with_suffix("") for p in golden_dir.rglob("*.golden")}
     problems = [f"missing golden file {rel}" for rel in sorted(set(produced) - expected)]
     problems += [f"golden file {rel} is no longer generated" for rel in sorted(expected - set(produced))]
     problems += [
         f"{rel} differs from its golden file"
         for rel in sorted(set(produced) & expected)
-        if produced[rel].read_bytes() != (golden_dir / rel).read_bytes()
+        if produced[rel].read_bytes() != (golden_dir / f"{rel}.golden").read_bytes()
     ]
     assert not problems, "\n".join(problems) + f"\nif the change is intended, run: {UPDATE_COMMAND}"
