@@ -16,6 +16,7 @@ annotation covers its resource. A directive without a reason suppresses nothing 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -101,6 +102,8 @@ class Suppressions:
 
     def suppresses(self, rule: Rule, found: Finding) -> bool:
         """Whether a reasoned directive covers this finding; marks the directive used."""
+        if not self.directives:
+            return False  # the common case: nothing to match, no path work per finding
         candidates: list[Directive] = []
         loc = found.location
         here = (_key(loc.file), loc.line or 0)
@@ -155,6 +158,7 @@ class Suppressions:
                 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _key(file: str | None) -> str:
     """Locations show paths relative to the cwd; compare them as absolute paths."""
     return os.path.abspath(file) if file else ""
