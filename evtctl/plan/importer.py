@@ -41,6 +41,16 @@ def _number(value: str) -> int | str:
     return int(value) if value.lstrip("-").isdigit() else value
 
 
+def _service_like(a: AclBindingState) -> bool:
+    return (
+        a.permission == "ALLOW"
+        and a.pattern_type == "LITERAL"
+        and a.host == "*"
+        and a.resource_type in ("TOPIC", "GROUP")
+        and a.operation in ("READ", "WRITE", "DESCRIBE")
+    )
+
+
 def _service_shape(acls: list[AclBindingState]) -> dict[str, Any] | None:
     """The Service spec that derives exactly these ACLs, or None when they do not fit one."""
     topics: dict[str, set[str]] = defaultdict(set)
@@ -147,20 +157,19 @@ def import_cluster(
         if principal not in principals and principal not in ("User:*", "*"):
             continue
         ref = principals.get(principal, principal)
-        shape = _service_shape(acls) if principal in principals else None
+        # the part a Service declaration would derive becomes a Service; the rest an AccessPolicy
+        fits = [a for a in acls if _service_like(a)]
+        shape = _service_shape(fits) if principal in principals and fits else None
+        rest = [a for a in acls if a not in fits] if shape is not None else acls
         if shape is not None:
             shape = {"principal": ref, **shape}
             if "consumerGroup" in shape:
                 service_groups.add(shape["consumerGroup"])
             files["services.yaml"].append(_doc("Service", ref, shape))
-        else:
-            files["access-policies.yaml"].append(
-                _doc(
-                    "AccessPolicy",
-                    ref.replace("*", "everyone"),
-                    {"principal": ref, "rules": _policy_rules(acls)},
-                )
-            )
+        if rest:
+            name = ref.replace("*", "everyone")
+            policy = {"principal": ref, "rules": _policy_rules(rest)}
+            files["access-policies.yaml"].append(_doc("AccessPolicy", name, policy))
 
     for g in sorted(live.groups.values(), key=lambda g: g.group_id):
         if wanted(g.group_id) and g.group_id not in service_groups:
