@@ -52,7 +52,7 @@ BAD = [
     ),
     (
         "AVRO",
-        '{"type": "record", "name": "X",\n "fields": [{"name": "a", "type": "int"},\n {"name": "a", "type": "int"}]}',
+        '{"type": "record", "name": "X",\n "fields": [{"name": "a", "type": "int"},\n {"name": "a", "type": "int"}]}',  # noqa: E501
         3,
         11,
         "defined twice",
@@ -67,7 +67,7 @@ BAD = [
     ("AVRO", '{"type": "fixed", "name": "F"}', 1, 1, "size"),
     (
         "AVRO",
-        '{"type": "record", "name": "X", "fields": [\n {"name": "u", "type": ["null", "int"], "default": 1}]}',
+        '{"type": "record", "name": "X", "fields": [\n {"name": "u", "type": ["null", "int"], "default": 1}]}',  # noqa: E501
         2,
         52,
         "not a valid null",
@@ -99,7 +99,7 @@ BAD = [
     ("JSON", '{\n  "properties": {\n    "a": {"$ref": "other.json"}}\n}', 3, 19, "unresolved $ref"),
     (
         "JSON",
-        '{\n "definitions": {"A": {"$ref": "#/definitions/B"},\n  "B": {"$ref": "#/definitions/A"}},\n "$ref": "#/definitions/A"}',
+        '{\n "definitions": {"A": {"$ref": "#/definitions/B"},\n  "B": {"$ref": "#/definitions/A"}},\n "$ref": "#/definitions/A"}',  # noqa: E501
         2,
         32,
         "$ref loop",

@@ -17,20 +17,20 @@ from tests.compat.corpus_support import load_cases
 
 # case -> why Confluent and buf disagree
 DIFFERENCES = {
-    "add_message": "Confluent: a message missing from the old schema fails FORWARD; buf WIRE ignores messages",
+    "add_message": "Confluent: a message the old schema lacks fails FORWARD; buf WIRE ignores messages",
     "remove_message": "Confluent: MESSAGE_REMOVED is incompatible; buf WIRE ignores message deletion",
     "rename_message": "Confluent: a rename is a removal (MESSAGE_REMOVED); buf WIRE ignores it",
     "nested_message_removed": "Confluent: MESSAGE_REMOVED for nested messages too; buf WIRE ignores it",
     "add_oneof_member": "Confluent: ONEOF_FIELD_REMOVED in the FORWARD direction; buf does not check it",
     "remove_field": "buf: FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED; Confluent allows deleting fields",
-    "remove_whole_oneof": "buf: FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED; Confluent: ONEOF_REMOVED is compatible",
+    "remove_whole_oneof": "buf: FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED; Confluent: ONEOF_REMOVED is fine",
     "renumber_field": "buf: the old number was deleted without reserving it; Confluent allows it",
-    "enum_remove_value": "buf: ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED; Confluent ignores enum values",
+    "enum_remove_value": "buf: ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED; Confluent ignores enums",
     "enum_rename_type": "buf: FIELD_WIRE_COMPATIBLE_TYPE for a different enum; Confluent: enums are varints",
-    "int32_to_enum": "buf: FIELD_WIRE_COMPATIBLE_TYPE (enum semantics); Confluent: same varint group",
-    "move_field_into_new_oneof": "buf: FIELD_SAME_ONEOF; Confluent allows one existing field into a new oneof",
-    "singular_string_to_repeated": "buf: FIELD_WIRE_COMPATIBLE_CARDINALITY; Confluent: string/bytes label changes "
-    "are compatible",
+    "int32_to_enum": "buf: FIELD_WIRE_COMPATIBLE_TYPE (enum semantics); Confluent: one varint group",
+    "move_field_into_new_oneof": "buf: FIELD_SAME_ONEOF; Confluent allows one field into a new oneof",
+    "singular_string_to_repeated": "buf: FIELD_WIRE_COMPATIBLE_CARDINALITY; Confluent: string/bytes label "
+    "changes are compatible",
 }
 
 
