@@ -8,6 +8,7 @@ catalog, units, regexes, schema files, duplicate names and references between re
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -85,14 +86,28 @@ class Built:
 class _Doc:
     """One schema-valid document with helpers that produce located problems."""
 
-    __slots__ = ("data", "file", "problems", "source", "spec")
+    __slots__ = ("data", "file", "owners", "problems", "source", "spec")
 
-    def __init__(self, file: str, data: PosMap, problems: list[Problem]) -> None:
+    def __init__(
+        self, file: str, data: PosMap, problems: list[Problem], owners: list[tuple[str, str]]
+    ) -> None:
         self.file = file
         self.data = data
         self.spec: PosMap = data.get("spec") or PosMap(data.mark)
         self.source = Source(file, data)
         self.problems = problems
+        self.owners = owners  # (prefix, tenant), longest prefix first
+
+    def tenant(self) -> str | None:
+        """The explicit ``spec.tenant``, else the tenant owning the name's longest prefix."""
+        explicit = self.spec.get("tenant")
+        if explicit is not None:
+            return str(explicit)
+        name = self.data["metadata"]["name"]
+        for prefix, tenant in self.owners:
+            if name.startswith(prefix):
+                return tenant
+        return None
 
     def loc(self, *path: str | int) -> Location:
         return locate(self.file, self.data, path)
@@ -140,18 +155,30 @@ def _dotted(path: Iterable[str | int]) -> str:
 # One builder per kind
 
 
+# Workspaces repeat the same few config values thousands of times; normalize each once.
+_CONFIG_CACHE: dict[tuple[str, type, Any], str] = {}
+
+
 def _topic(d: _Doc) -> Topic:
     spec = d.spec
     configs: dict[str, str] = {}
     for name, value in (spec.get("configs") or {}).items():
-        try:
-            configs[name] = topic_configs.normalize(name, value)
-        except topic_configs.ConfigValueError as err:
-            d.error(str(err), ("spec", "configs", name), _config_help(name))
+        key = (name, type(value), value) if not isinstance(value, list) else None
+        normalized = _CONFIG_CACHE.get(key) if key is not None else None
+        if normalized is None:
+            try:
+                normalized = topic_configs.normalize(name, value)
+            except topic_configs.ConfigValueError as err:
+                d.error(str(err), ("spec", "configs", name), _config_help(name))
+                continue
+            if key is not None:
+                _CONFIG_CACHE[key] = normalized
+        configs[name] = normalized
     return Topic(
         metadata=d.metadata(),
         location=d.loc(),
         source=d.source,
+        tenant=d.tenant(),
         partitions=spec["partitions"],
         replication_factor=spec.get("replicationFactor", DEFAULT_REPLICATION_FACTOR),
         configs=configs,
@@ -185,7 +212,7 @@ def _subject(d: _Doc, root: Path, schemas: SchemaFileChecker) -> SubjectBinding:
         if raw is None:
             continue
         path: tuple[str | int, ...] = ("spec", side)
-        file = (root / raw["schema"]).resolve()
+        file = Path(os.path.normpath(root / raw["schema"]))
         fmt_text = raw.get("format")
         fmt = SchemaFormat(fmt_text) if fmt_text else _EXTENSION_FORMATS.get(file.suffix.lower())
         if fmt is None:
@@ -197,7 +224,7 @@ def _subject(d: _Doc, root: Path, schemas: SchemaFileChecker) -> SubjectBinding:
             fmt = SchemaFormat.AVRO
         references: list[SchemaReference] = []
         for i, ref in enumerate(raw.get("references") or ()):
-            ref_file = (root / ref["schema"]).resolve() if ref.get("schema") else None
+            ref_file = Path(os.path.normpath(root / ref["schema"])) if ref.get("schema") else None
             if ref_file is not None and not ref_file.is_file():
                 d.error(
                     f"referenced schema file {ref['schema']!r} does not exist",
@@ -254,6 +281,7 @@ def _subject(d: _Doc, root: Path, schemas: SchemaFileChecker) -> SubjectBinding:
         metadata=d.metadata(),
         location=d.loc(),
         source=d.source,
+        tenant=d.tenant(),
         topic=topic,
         key=sides["key"],
         value=sides["value"],
@@ -324,7 +352,7 @@ def _service(d: _Doc) -> Service:
         metadata=d.metadata(),
         location=d.loc(),
         source=d.source,
-        tenant=spec.get("tenant"),
+        tenant=d.tenant(),
         principal=f"User:{principal_ref or name}",  # replaced by the Principal's own string when linked
         principal_ref=principal_ref,
         consumer_group=group or (name if consumes else None),
@@ -342,7 +370,7 @@ def _consumer_group(d: _Doc) -> ConsumerGroup:
         metadata=d.metadata(),
         location=d.loc(),
         source=d.source,
-        tenant=spec.get("tenant"),
+        tenant=d.tenant(),
         service=spec.get("service"),
         offset_reset=OffsetReset(spec.get("offsetReset", OffsetReset.LATEST.value)),
     )
@@ -355,7 +383,7 @@ def _principal(d: _Doc) -> Principal:
         metadata=d.metadata(),
         location=d.loc(),
         source=d.source,
-        tenant=spec.get("tenant"),
+        tenant=d.tenant(),
         principal=spec.get("principal", f"User:{name}"),
         type=PrincipalType(spec.get("type", PrincipalType.SERVICE_ACCOUNT.value)),
         mechanism=SaslMechanism(spec.get("mechanism", SaslMechanism.SCRAM_SHA_512.value)),
@@ -499,8 +527,12 @@ def build_documents(
         Kind.QUOTA.value: out.quotas,
         Kind.TENANT.value: out.tenants,
     }
-    for kind, file, data in documents:
-        doc = _Doc(file, data, out.problems)
+    owners: list[tuple[str, str]] = []
+    ordered = sorted(documents, key=lambda item: item[0] != Kind.TENANT.value)  # tenants first
+    for kind, file, data in ordered:
+        if kind != Kind.TENANT.value and not owners and out.tenants:
+            owners = sorted(((p, t.name) for t in out.tenants for p in t.prefixes), key=lambda x: -len(x[0]))
+        doc = _Doc(file, data, out.problems, owners)
         resource = builders[kind](doc)
         key = (kind, resource.name)
         first = out.index.get(key)

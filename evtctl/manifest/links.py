@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 
 from evtctl.errors import Location
 from evtctl.manifest.build import Built
@@ -37,11 +38,16 @@ class _Names:
         self.names = set(names)
         self.broken = {name for k, name in broken if k == kind.value}
 
-    def check(self, name: str, where: Location, what: str, problems: list[Problem]) -> bool:
+    def check(
+        self, name: str, where: Location | Callable[[], Location], what: str, problems: list[Problem]
+    ) -> bool:
+        """True if declared; else records a problem (``where`` may be lazy: locating costs)."""
         if name in self.names:
             return True
         if name in self.broken:
             return False  # declared but invalid: its own error is already reported
+        if callable(where):
+            where = where()
         close = difflib.get_close_matches(name, list(self.names), n=1) if len(self.names) < 5000 else []
         hint = f"did you mean {close[0]!r}?" if close else f"declare a {self.kind.value} named {name!r}"
         problems.append(Problem(f"{what} {name!r} is not declared", where, hint, Code.REFERENCE))
@@ -99,7 +105,7 @@ def link(built: Built, broken: set[tuple[str, str]] | None = None) -> list[AclEn
 
     def explicit_tenant(res: Resource, path: tuple[str, ...] = ("spec", "tenant")) -> None:
         if res.tenant is not None:
-            tenants.check(res.tenant, res.at(*path), "tenant", problems)
+            tenants.check(res.tenant, partial(res.at, *path), "tenant", problems)
 
     def assign(res: Resource) -> Resource:
         if res.tenant is not None or not built.tenants:
@@ -110,7 +116,7 @@ def link(built: Built, broken: set[tuple[str, str]] | None = None) -> list[AclEn
     built.topics = [assign(t) for t in built.topics]  # type: ignore[misc]
 
     for binding in built.subjects:
-        topics.check(binding.topic, binding.at("spec", "topic"), "topic", problems)
+        topics.check(binding.topic, partial(binding.at, "spec", "topic"), "topic", problems)
     built.subjects = [assign(b) for b in built.subjects]  # type: ignore[misc]
 
     principal_strings = {p.name: p.principal for p in built.principals}
@@ -121,32 +127,37 @@ def link(built: Built, broken: set[tuple[str, str]] | None = None) -> list[AclEn
     for group in built.consumer_groups:
         explicit_tenant(group)
         if group.service is not None:
-            services.check(group.service, group.at("spec", "service"), "service", problems)
+            services.check(group.service, partial(group.at, "spec", "service"), "service", problems)
     built.consumer_groups = [assign(g) for g in built.consumer_groups]  # type: ignore[misc]
 
+    principal_tenants = {p.name: p.tenant for p in built.principals}
     linked: list[Service] = []
     for service in built.services:
         explicit_tenant(service)
         if service.principal_ref is not None and principals.check(
-            service.principal_ref, service.at("spec", "principal"), "principal", problems
+            service.principal_ref, partial(service.at, "spec", "principal"), "principal", problems
         ):
             service = dataclasses.replace(service, principal=principal_strings[service.principal_ref])
-        for i, production in enumerate(service.produces):
-            topics.check(production.topic, service.at("spec", "produces", i), "produced topic", problems)
+        for production in service.produces:
+            topics.check(production.topic, production.location, "produced topic", problems)
         for i, consumption in enumerate(service.consumes):
-            topics.check(consumption.topic, service.at("spec", "consumes", i), "consumed topic", problems)
+            topics.check(consumption.topic, consumption.location, "consumed topic", problems)
             if consumption.dead_letter_topic is not None:
-                where = service.at("spec", "consumes", i, "deadLetterTopic")
-                if where == service.at("spec", "consumes", i):
-                    where = service.at("spec", "deadLetterTopic")
-                topics.check(consumption.dead_letter_topic, where, "dead-letter topic", problems)
+                topics.check(
+                    consumption.dead_letter_topic,
+                    partial(_field_at, service, i, ("deadLetterTopic",)),
+                    "dead-letter topic",
+                    problems,
+                )
             if consumption.retry is not None and consumption.retry.topic is not None:
-                where = service.at("spec", "consumes", i, "retry", "topic")
-                if where == service.at("spec", "consumes", i):
-                    where = service.at("spec", "retry", "topic")
-                topics.check(consumption.retry.topic, where, "retry topic", problems)
+                topics.check(
+                    consumption.retry.topic,
+                    partial(_field_at, service, i, ("retry", "topic")),
+                    "retry topic",
+                    problems,
+                )
         if service.tenant is None and service.principal_ref is not None:
-            owner_tenant = next((p.tenant for p in built.principals if p.name == service.principal_ref), None)
+            owner_tenant = principal_tenants.get(service.principal_ref)
             if owner_tenant is not None:
                 service = dataclasses.replace(service, tenant=owner_tenant)
         linked.append(service)
@@ -155,7 +166,7 @@ def link(built: Built, broken: set[tuple[str, str]] | None = None) -> list[AclEn
     acls: list[AclEntry] = []
     for policy in built.access_policies:
         if policy.principal_ref is not None and principals.check(
-            policy.principal_ref, policy.at("spec", "principal"), "principal", problems
+            policy.principal_ref, partial(policy.at, "spec", "principal"), "principal", problems
         ):
             real = principal_strings[policy.principal_ref]
             if real != policy.principal:
@@ -171,7 +182,7 @@ def link(built: Built, broken: set[tuple[str, str]] | None = None) -> list[AclEn
 
     for quota in built.quotas:
         if quota.user is not None and quota.user != "<default>":
-            principals.check(quota.user, quota.at("spec", "user"), "principal", problems)
+            principals.check(quota.user, partial(quota.at, "spec", "user"), "principal", problems)
     built.quotas = [assign(q) for q in built.quotas]  # type: ignore[misc]
 
     for resource in (
@@ -187,6 +198,14 @@ def link(built: Built, broken: set[tuple[str, str]] | None = None) -> list[AclEn
     for service in built.services:
         acls.extend(derived_acls(service))
     return acls
+
+
+def _field_at(service: Service, index: int, path: tuple[str, ...]) -> Location:
+    """A consumption's field, or the service-level default it inherited."""
+    here = service.at("spec", "consumes", index, *path)
+    if here == service.at("spec", "consumes", index):
+        return service.at("spec", *path)
+    return here
 
 
 def _kind_of(resource: Resource) -> str:

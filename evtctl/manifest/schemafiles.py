@@ -7,11 +7,14 @@ Record/TopicRecord naming strategies need.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from evtctl import __version__
 from evtctl.errors import EvtctlError, Location
 from evtctl.manifest.model import SchemaFormat
 from evtctl.manifest.problems import Code, Problem
@@ -45,11 +48,38 @@ def record_name(text: str, fmt: SchemaFormat) -> str | None:
 
 
 class SchemaFileChecker:
-    """Parses each schema file once per run (bindings often share files)."""
+    """Parses each schema file once per run (bindings often share files).
 
-    def __init__(self, search_paths: Sequence[Path] = ()) -> None:
+    With ``cache_file``, schemas that parsed before are remembered by a hash of their text (and
+    their references' text, and the evtctl version), so unchanged contracts are not re-parsed on
+    every run; failures are never cached.
+    """
+
+    def __init__(self, search_paths: Sequence[Path] = (), cache_file: Path | None = None) -> None:
         self.search_paths = tuple(search_paths)
         self._cache: dict[tuple[Path, SchemaFormat], tuple[Problem | None, str | None]] = {}
+        self.cache_file = cache_file
+        self._known: dict[str, str] = {}
+        self._dirty = False
+        if cache_file is not None:
+            try:
+                loaded = json.loads(cache_file.read_text(encoding="utf-8"))
+                if isinstance(loaded, dict) and loaded.get("version") == __version__:
+                    self._known = {str(k): str(v) for k, v in loaded.get("parsed", {}).items()}
+            except (OSError, ValueError):
+                pass
+
+    def save(self) -> None:
+        """Write the cache back (best effort: a read-only checkout just stays uncached)."""
+        if self.cache_file is None or not self._dirty:
+            return
+        try:
+            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"version": __version__, "parsed": self._known}), encoding="utf-8")
+            os.replace(tmp, self.cache_file)
+        except OSError:
+            pass
 
     def check(
         self, file: Path, fmt: SchemaFormat, references: Sequence[Path], used_at: Location
@@ -69,6 +99,15 @@ class SchemaFileChecker:
             return Problem(
                 f"cannot read schema file {file.name}: {err}", used_at, code=Code.SCHEMA_FILE
             ), None
+        digest = hashlib.sha256(f"{fmt.value}\0{text}".encode())
+        for ref in references:
+            try:
+                digest.update(b"\0" + ref.read_bytes())
+            except OSError:
+                digest.update(b"\0missing")
+        key = digest.hexdigest()
+        if key in self._known:
+            return None, self._known[key] or None
         try:
             _parse(file, fmt, references, self.search_paths)
         except EvtctlError as err:
@@ -82,7 +121,11 @@ class SchemaFileChecker:
                 ),
                 None,
             )
-        return None, record_name(text, fmt)
+        name = record_name(text, fmt)
+        if fmt is not SchemaFormat.PROTOBUF:  # protobuf imports can change unseen: always parse
+            self._known[key] = name or ""
+            self._dirty = True
+        return None, name
 
 
 def _parse(file: Path, fmt: SchemaFormat, references: Sequence[Path], search_paths: Sequence[Path]) -> None:

@@ -17,7 +17,18 @@ from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.events import (
+    AliasEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.nodes import ScalarNode
 
 from evtctl.errors import Location
 from evtctl.manifest.problems import Code, Problem
@@ -107,48 +118,64 @@ def locate_key(file: str, node: Any, path: Sequence[str | int]) -> Location:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}|\$\$")
 
 
+_STR = "tag:yaml.org,2002:str"
+_DECIMAL = re.compile(r"-?[1-9][0-9]{0,17}\Z|0\Z")
+_NULL = "tag:yaml.org,2002:null"
+# Plain scalars starting with any other character are strings (YAML 1.1 implicit resolvers).
+_IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
+
+
+def _resolve_plain(value: str) -> str:
+    for tag, regexp in _IMPLICIT.get(value[:1] if value else "", ()):
+        if regexp.match(value):
+            return str(tag)
+    return _STR
+
+
 class _Builder:
-    """Turns composed nodes into PosMap/PosList/scalars, collecting problems as it goes."""
+    """Builds PosMap/PosList/scalars straight from libyaml's event stream.
+
+    Working from events rather than composed nodes skips PyYAML's per-node Python resolver and
+    Node objects, which is most of the cost of loading a large workspace.
+    """
 
     def __init__(self, file: str, variables: dict[str, Any] | None, problems: list[Problem]) -> None:
         self.file = file
         self.variables = variables
         self.problems = problems
         self.constructor = SafeConstructor()
-        self.memo: dict[int, Any] = {}  # anchors/aliases share one value: no exponential expansion
-        self.scalar: dict[str, Callable[[ScalarNode], Any]] = {
-            "tag:yaml.org,2002:str": self._str,
-            "tag:yaml.org,2002:null": lambda n: None,
-            "tag:yaml.org,2002:bool": lambda n: n.value.lower() in ("yes", "true", "on", "y"),
+        self.anchors: dict[str, Any] = {}  # aliases share one value: no exponential expansion
+        self.scalar: dict[str, Callable[[str, Any], Any]] = {
+            _STR: self._str,
+            _NULL: lambda v, m: None,
+            "tag:yaml.org,2002:bool": lambda v, m: v.lower() in ("yes", "true", "on", "y"),
             "tag:yaml.org,2002:int": self._int,
             "tag:yaml.org,2002:float": self._float,
             # Keep timestamps as the text written: manifests have no datetime fields.
-            "tag:yaml.org,2002:timestamp": lambda n: n.value,
+            "tag:yaml.org,2002:timestamp": lambda v, m: v,
         }
 
-    def _loc(self, node: Node) -> Location:
-        m = node.start_mark
-        return Location(self.file, m.line + 1, m.column + 1)
+    def _loc(self, mark: Any) -> Location:
+        return Location(self.file, mark.line + 1, mark.column + 1)
 
-    def _int(self, node: ScalarNode) -> Any:
-        return self.constructor.construct_yaml_int(node)
+    def _int(self, value: str, mark: Any) -> Any:
+        return self.constructor.construct_yaml_int(ScalarNode("tag:yaml.org,2002:int", value, mark))
 
-    def _float(self, node: ScalarNode) -> Any:
-        return self.constructor.construct_yaml_float(node)
+    def _float(self, value: str, mark: Any) -> Any:
+        return self.constructor.construct_yaml_float(ScalarNode("tag:yaml.org,2002:float", value, mark))
 
-    def _str(self, node: ScalarNode) -> Any:
-        value: str = node.value
+    def _str(self, value: str, mark: Any) -> Any:
         if self.variables is None or "$" not in value:
             return value
         whole = _VAR.fullmatch(value)
         if whole and whole.group(1) is not None:
             # "${partitions}" alone keeps the variable's own type (an int stays an int).
-            return self._lookup(whole.group(1), node, value)
+            return self._lookup(whole.group(1), mark, value)
         return _VAR.sub(
-            lambda m: "$" if m.group(0) == "$$" else str(self._lookup(m.group(1), node, "")), value
+            lambda m: "$" if m.group(0) == "$$" else str(self._lookup(m.group(1), mark, "")), value
         )
 
-    def _lookup(self, name: str, node: ScalarNode, fallback: str) -> Any:
+    def _lookup(self, name: str, mark: Any, fallback: str) -> Any:
         assert self.variables is not None
         if name in self.variables:
             return self.variables[name]
@@ -159,93 +186,181 @@ class _Builder:
         self.problems.append(
             Problem(
                 f"undefined variable '${{{name}}}'",
-                self._loc(node),
+                self._loc(mark),
                 hint or "define it under `variables:` in evtctl.yaml or the environment ($$ is a literal $)",
                 code=Code.VARIABLE,
             )
         )
         return fallback
 
-    def build(self, node: Node) -> Any:
-        if isinstance(node, ScalarNode):
-            handler = self.scalar.get(node.tag)
-            if handler is None:
-                self.problems.append(
-                    Problem(
-                        f"unsupported YAML tag {node.tag!r}",
-                        self._loc(node),
-                        "manifests use plain YAML values: remove the tag",
-                        code=Code.YAML,
-                    )
+    def scalar_value(self, event: ScalarEvent) -> Any:
+        tag = event.tag
+        value: str = event.value
+        if tag is None or tag == "!":
+            if not event.implicit[0]:
+                return self._str(value, event.start_mark)  # quoted: always a string
+            if _DECIMAL.match(value):
+                return int(value)  # the common int spelling, without the YAML 1.1 constructor
+            tag = _resolve_plain(value)
+            if tag is _STR or tag == _STR:
+                return self._str(value, event.start_mark)
+        elif tag.startswith("!!"):
+            tag = "tag:yaml.org,2002:" + tag[2:]
+        handler = self.scalar.get(tag)
+        if handler is None:
+            self.problems.append(
+                Problem(
+                    f"unsupported YAML tag {event.tag!r}",
+                    self._loc(event.start_mark),
+                    "manifests use plain YAML values: remove the tag",
+                    code=Code.YAML,
                 )
-                return node.value
-            try:
-                return handler(node)
-            except (ValueError, ConstructorError) as err:
-                kind = node.tag.rsplit(":", 1)[-1]
-                self.problems.append(Problem(f"invalid {kind}: {err}", self._loc(node), code=Code.YAML))
-                return node.value
-        key = id(node)
-        if key in self.memo:
-            return self.memo[key]
-        m = node.start_mark
-        mark = (m.line + 1, m.column + 1)
-        if isinstance(node, MappingNode):
-            if node.tag != "tag:yaml.org,2002:map":
-                self.problems.append(
-                    Problem(f"unsupported YAML tag {node.tag!r}", self._loc(node), code=Code.YAML)
-                )
-            mapping = PosMap(mark)
-            self.memo[key] = mapping
-            for key_node, value_node in node.value:
-                km = key_node.start_mark
-                kmark = (km.line + 1, km.column + 1)
-                if not isinstance(key_node, ScalarNode):
+            )
+            return value
+        try:
+            return handler(value, event.start_mark)
+        except (ValueError, ConstructorError) as err:
+            kind = tag.rsplit(":", 1)[-1]
+            self.problems.append(
+                Problem(f"invalid {kind}: {err}", self._loc(event.start_mark), code=Code.YAML)
+            )
+            return value
+
+    def _check_tag(self, event: Any, expected: str) -> None:
+        tag = event.tag
+        if tag is not None and tag != "!" and tag not in (expected, "!!" + expected.rsplit(":", 1)[-1]):
+            self.problems.append(
+                Problem(f"unsupported YAML tag {tag!r}", self._loc(event.start_mark), code=Code.YAML)
+            )
+
+    def _duplicate(self, mapping: PosMap, name: str, kmark: Mark) -> None:
+        first = mapping.key_marks[name]
+        self.problems.append(
+            Problem(
+                f"duplicate key {name!r} (first defined at line {first[0]})",
+                Location(self.file, kmark[0], kmark[1]),
+                "YAML keeps only the last value silently; remove one of them",
+                code=Code.DUPLICATE_KEY,
+            )
+        )
+
+    def document(self, loader: Any) -> Any:
+        """Build one document's value; the loader is positioned after DocumentStartEvent."""
+        # Stack frames: [container, pending key, pending key mark]; keys are None for sequences.
+        stack: list[list[Any]] = []
+        result: Any = None
+        get_event = loader.get_event
+        while True:
+            event = get_event()
+            etype = type(event)
+            if etype is ScalarEvent:
+                m = event.start_mark
+                mark = (m.line + 1, m.column + 1)
+                if stack and stack[-1][1] is None and type(stack[-1][0]) is PosMap:
+                    # A mapping key.
+                    frame = stack[-1]
+                    key = event.value
+                    if event.implicit[0] and event.tag is None and key == "<<":
+                        self.problems.append(
+                            Problem(
+                                "YAML merge keys ('<<') are not supported",
+                                Location(self.file, mark[0], mark[1]),
+                                "use environments and variables in evtctl.yaml to share values",
+                                code=Code.YAML,
+                            )
+                        )
+                        frame[1] = _SKIP
+                    elif key in frame[0]:
+                        self._duplicate(frame[0], key, mark)
+                        frame[1] = _SKIP
+                    else:
+                        frame[1] = key
+                    frame[2] = mark
+                    if event.anchor is not None:
+                        self.anchors[event.anchor] = key
+                    continue
+                if (
+                    event.tag is None
+                    and event.implicit[0]
+                    and (self.variables is None or "$" not in event.value)
+                    and event.value[:1] not in _IMPLICIT
+                ):
+                    value = event.value  # a plain string: by far the most common scalar
+                else:
+                    value = self.scalar_value(event)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = value
+            elif etype is MappingStartEvent or etype is SequenceStartEvent:
+                m = event.start_mark
+                mark = (m.line + 1, m.column + 1)
+                if stack and type(stack[-1][0]) is PosMap and stack[-1][1] is None:
                     self.problems.append(
                         Problem(
                             "mapping keys must be plain scalars",
-                            Location(self.file, kmark[0], kmark[1]),
+                            Location(self.file, mark[0], mark[1]),
                             "write the key as a string",
                             code=Code.YAML,
                         )
                     )
-                    continue
-                name = key_node.value if key_node.tag != "tag:yaml.org,2002:null" else "null"
-                if name == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
+                    stack[-1][1] = _SKIP
+                    stack[-1][2] = mark
+                if etype is MappingStartEvent:
+                    self._check_tag(event, "tag:yaml.org,2002:map")
+                    container: Any = PosMap(mark)
+                else:
+                    self._check_tag(event, "tag:yaml.org,2002:seq")
+                    container = PosList(mark)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = container
+                self._attach(stack, container, mark)
+                stack.append([container, None, None])
+                continue
+            elif etype is MappingEndEvent or etype is SequenceEndEvent:
+                frame = stack.pop()
+                if not stack:
+                    result = frame[0]
+                continue
+            elif etype is AliasEvent:
+                m = event.start_mark
+                mark = (m.line + 1, m.column + 1)
+                if event.anchor not in self.anchors:  # pragma: no cover - libyaml rejects these first
                     self.problems.append(
-                        Problem(
-                            "YAML merge keys ('<<') are not supported",
-                            Location(self.file, kmark[0], kmark[1]),
-                            "use environments and variables in evtctl.yaml to share values",
-                            code=Code.YAML,
-                        )
+                        Problem(f"unknown alias {event.anchor!r}", Location(self.file, mark[0], mark[1]))
                     )
+                value = self.anchors.get(event.anchor)
+                if stack and type(stack[-1][0]) is PosMap and stack[-1][1] is None:
+                    stack[-1][1] = value if isinstance(value, str) else _SKIP
+                    stack[-1][2] = mark
                     continue
-                if name in mapping:
-                    first = mapping.key_marks[name]
-                    self.problems.append(
-                        Problem(
-                            f"duplicate key {name!r} (first defined at line {first[0]})",
-                            Location(self.file, kmark[0], kmark[1]),
-                            "YAML keeps only the last value silently; remove one of them",
-                            code=Code.DUPLICATE_KEY,
-                        )
-                    )
-                    continue
-                vm = value_node.start_mark
-                mapping[name] = self.build(value_node)
-                mapping.key_marks[name] = kmark
-                mapping.value_marks[name] = (vm.line + 1, vm.column + 1)
-            return mapping
-        if isinstance(node, SequenceNode):
-            seq = PosList(mark)
-            self.memo[key] = seq
-            for item in node.value:
-                im = item.start_mark
-                seq.append(self.build(item))
-                seq.item_marks.append((im.line + 1, im.column + 1))
-            return seq
-        raise AssertionError(f"unknown YAML node {node!r}")  # pragma: no cover
+            elif etype is DocumentEndEvent:
+                return result
+            else:  # pragma: no cover - the parser emits nothing else inside a document
+                continue
+            # A scalar or alias value.
+            if not stack:
+                result = value
+                continue
+            self._attach(stack, value, mark)
+
+    @staticmethod
+    def _attach(stack: list[list[Any]], value: Any, mark: Mark) -> None:
+        if not stack:
+            return
+        frame = stack[-1]
+        container = frame[0]
+        if type(container) is PosMap:
+            key = frame[1]
+            if key is not _SKIP:
+                container[key] = value
+                container.key_marks[key] = frame[2]
+                container.value_marks[key] = mark
+            frame[1] = None
+        else:
+            container.append(value)
+            container.item_marks.append(mark)
+
+
+_SKIP = object()  # a key whose value is dropped (duplicate, merge key, non-scalar key)
 
 
 def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
@@ -339,16 +454,24 @@ def load_text(
     loader = _Loader(text)
     try:
         index = 0
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:  # pragma: no cover - check_node said there is one
+        while True:
+            event = loader.get_event()
+            if event is None or type(event) is StreamEndEvent:
                 break
-            m = node.start_mark
-            documents.append(Document(file, index, builder.build(node), (m.line + 1, m.column + 1)))
-            builder.memo.clear()
+            if type(event) is not DocumentStartEvent:
+                continue
+            m = event.start_mark
+            start = (m.line + 1, m.column + 1) if m is not None else (1, 1)
+            data = builder.document(loader)
+            if isinstance(data, PosMap | PosList):
+                start = data.mark
+            documents.append(Document(file, index, data, start))
+            builder.anchors.clear()
             index += 1
     except yaml.YAMLError as err:
         problems.append(_yaml_error(err, file, text))
+    except RecursionError:
+        problems.append(Problem("YAML nesting is too deep", Location(file, 1, 1), code=Code.YAML))
     finally:
         loader.dispose()
     return documents, problems

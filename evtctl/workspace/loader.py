@@ -211,8 +211,10 @@ def check_workspace(
     manifest_files = list(files) if files is not None else discover(loaded.config.manifest_paths)
     broken: set[tuple[str, str]] = set()
     documents = _check_documents(manifest_files, loaded, env, problems, broken)
-    schemas = SchemaFileChecker(loaded.config.schema_paths)
+    cache = loaded.config.state_dir / "cache" / "schemas.json" if (root / CONFIG_NAME).is_file() else None
+    schemas = SchemaFileChecker(loaded.config.schema_paths, cache)
     built = build_documents(documents, root, schemas)
+    schemas.save()
     acls = link(built, broken)
     problems.extend(built.problems)
     problems.sort(key=_problem_order)
