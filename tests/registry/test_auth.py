@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from evtctl.registry import RegistryClient, RegistryError
 from tests.registry.support import RegistryProcess
+from tests.support.broker import start_broker
 
 CT = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 SCHEMA = json.dumps({"type": "record", "name": "A", "fields": [{"name": "a", "type": "int"}]})
@@ -107,3 +109,72 @@ def test_evtctl_client_with_basic_and_token(secured: RegistryProcess) -> None:
     with RegistryClient(secured.url) as anonymous, pytest.raises(RegistryError) as info:
         anonymous.subjects()
     assert info.value.status == 401 and info.value.help
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_broker_mode_uses_broker_principals_and_topic_acls(tmp_path: Path) -> None:
+    """With a SASL listener the hosted registry checks SCRAM users and the broker's topic ACLs."""
+    from confluent_kafka.admin import (
+        AclBinding,
+        AclOperation,
+        AclPermissionType,
+        AdminClient,
+        ResourcePatternType,
+        ResourceType,
+    )
+
+    tokens = tmp_path / "broker-data" / "_schemas" / "tokens.json"
+    tokens.parent.mkdir(parents=True)
+    tokens.write_text(json.dumps({"tok-alice": "alice"}))
+    broker = start_broker(
+        tmp_path,
+        "--sasl-listen",
+        f"127.0.0.1:{_free_port()}",
+        "--sasl-user",
+        "alice=alice-secret",
+        "--sasl-user",
+        "bob=bob-secret",
+        "--super-users",
+        "User:ANONYMOUS",  # the plaintext listener administers ACLs in this test
+    )
+    try:
+        assert broker.registry_url
+        url = broker.registry_url
+        assert httpx.get(url + "/subjects").status_code == 401
+        assert httpx.get(url + "/subjects", auth=("alice", "wrong")).status_code == 401
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        bindings = [
+            AclBinding(
+                ResourceType.TOPIC,
+                "orders",
+                ResourcePatternType.PREFIXED,
+                "User:alice",
+                "*",
+                op,
+                AclPermissionType.ALLOW,
+            )
+            for op in (AclOperation.READ, AclOperation.WRITE)
+        ]
+        for future in admin.create_acls(bindings).values():
+            future.result(timeout=20)
+        body = json.dumps({"schema": '"string"'})
+        alice = ("alice", "alice-secret")
+        ok = httpx.post(url + "/subjects/orders-value/versions", content=body, headers=CT, auth=alice)
+        assert ok.status_code == 200, ok.text
+        denied = httpx.post(url + "/subjects/payments-value/versions", content=body, headers=CT, auth=alice)
+        assert denied.status_code == 403 and denied.json()["error_code"] == 40301
+        bob = httpx.post(
+            url + "/subjects/orders-value/versions", content=body, headers=CT, auth=("bob", "bob-secret")
+        )
+        assert bob.status_code == 403
+        by_token = httpx.get(url + "/subjects", headers={"Authorization": "Bearer tok-alice"})
+        assert by_token.json() == ["orders-value"]
+        # no DELETE ACL for alice
+        assert httpx.delete(url + "/subjects/orders-value", auth=alice).status_code == 403
+    finally:
+        broker.stop()

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from tests.registry.support import RegistryProcess, start_registry_process
+from tests.support.broker import start_broker
 
 CT = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 
@@ -107,3 +108,20 @@ def test_torn_last_record_is_cut_and_damage_refuses_start(tmp_path: Path) -> Non
     else:
         proc.stop()
         raise AssertionError("the registry started on a damaged log")
+
+
+def test_broker_hosted_registry_survives_kill_9(tmp_path: Path) -> None:
+    """The registry the broker hosts keeps its data next to the broker's log."""
+    broker = start_broker(tmp_path)
+    try:
+        assert broker.registry_url
+        with httpx.Client(base_url=broker.registry_url, timeout=30.0) as http:
+            populate(http, 3)
+            before = dump(http)
+        broker.restart(kill=True)
+        assert broker.registry_url
+        with httpx.Client(base_url=broker.registry_url, timeout=30.0) as http:
+            assert dump(http) == before
+        assert (broker.data_dir / "_schemas" / "registry.log").exists()
+    finally:
+        broker.stop()

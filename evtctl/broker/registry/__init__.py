@@ -19,6 +19,7 @@ from evtctl.broker.registry.auth import (
     StaticAuth,
     SubjectAuthorizer,
     broker_requires_auth,
+    load_tokens,
 )
 from evtctl.broker.registry.service import Registry
 
@@ -67,10 +68,11 @@ async def start_registry(
     """
     from evtctl.broker.registry.app import build_app
 
+    store_dir = Path(data_dir) / REGISTRY_SUBDIR
     if auth is None and broker is not None and broker_requires_auth(broker):
-        broker_auth = BrokerAuth(broker)
+        broker_auth = BrokerAuth(broker, tokens=load_tokens(store_dir / "tokens.json"))
         auth = RegistryAuth(broker_auth, broker_auth)
-    registry = Registry(Path(data_dir) / REGISTRY_SUBDIR)
+    registry = Registry(store_dir)
     await registry.open()
     runner = web.AppRunner(build_app(registry, auth), access_log=None, handle_signals=False)
     try:

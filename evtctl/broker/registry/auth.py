@@ -212,9 +212,23 @@ class BrokerAuth:
         self.broker = broker
         self.tokens = dict(tokens or {})
 
-    def basic(self, username: str, password: str) -> str | None:
+    def _credentials(self) -> Any:
         store = getattr(self.broker, "credentials", None)
-        check = getattr(store, "check_password", None)
+        if store is not None:
+            return store
+        # The security plug-in keeps them on broker.plugins["security"] (installed before serving).
+        plugins = getattr(self.broker, "plugins", None)
+        security = plugins.get("security") if isinstance(plugins, dict) else None
+        if security is None:
+            try:
+                from evtctl.broker.auth.plugin import security_of
+            except ImportError:
+                return None
+            security = security_of(self.broker)
+        return getattr(security, "credentials", None)
+
+    def basic(self, username: str, password: str) -> str | None:
+        check = getattr(self._credentials(), "check_password", None)
         if check is None or not check(username, password):
             return None
         return _principal(username)
@@ -240,6 +254,21 @@ class BrokerAuth:
         if subject is None:
             return bool(authorizer.authorize(ctx, _CLUSTER_OPERATION[operation], "CLUSTER", "kafka-cluster"))
         return bool(authorizer.authorize(ctx, _TOPIC_OPERATION[operation], "TOPIC", subject_topic(subject)))
+
+
+def load_tokens(path: Path) -> dict[str, str]:
+    """Bearer tokens for broker mode: ``{"<token>": "<user>"}`` in ``<data-dir>/_schemas/tokens.json``."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read registry tokens: {exc}", location=Location(str(path))) from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise InputError("registry tokens must map token strings to user names", location=Location(str(path)))
+    return dict(data)
 
 
 def broker_requires_auth(broker: Any) -> bool:
