@@ -53,7 +53,7 @@ def _consume(bootstrap: str, topic: str, partition: int = 0) -> list[tuple[int, 
         out: list[tuple[int, bytes | None, bytes | None]] = []
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
-            if out and out[-1][0] >= high - 1 or low == high:
+            if (out and out[-1][0] >= high - 1) or low == high:
                 break
             m = c.poll(0.2)
             if m is None:
@@ -154,7 +154,7 @@ def test_retention_bytes_and_ms_delete_closed_segments(broker_factory: Factory) 
     _create(b.bootstrap, "rt", config={"segment.bytes": "500", "retention.ms": "3600000"})
     old = int(time.time() * 1000) - 2 * 3600_000
     p = Producer({"bootstrap.servers": b.bootstrap})
-    for i in range(10):
+    for _ in range(10):
         p.produce("rt", value=b"x" * 200, timestamp=old)
         p.flush(WAIT)
     p.produce("rt", value=b"fresh" * 60)  # too big to share the last old segment: it rolls
