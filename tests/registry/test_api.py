@@ -460,3 +460,53 @@ def test_modes(registry_factory: Any) -> None:
         http.delete("/mode/s3")
         # new ids continue after imported ones
         assert register(http, "s4", record("New", ("z", "int"))).json()["id"] == 101
+
+
+def test_garbage_never_causes_a_server_error(http: httpx.Client, subject: str) -> None:
+    """Random bodies, types and parameters on every write endpoint: always a 4xx, never a 500."""
+    import random
+
+    rng = random.Random(6)
+    register(http, subject, V1)
+    values: list[Any] = [
+        None,
+        0,
+        -1,
+        2**70,
+        1.5,
+        True,
+        "",
+        "x" * 300,
+        [],
+        {},
+        [1, {"a": None}],
+        "\u0000",
+        "latest",
+    ]
+    paths = [
+        f"/subjects/{subject}/versions",
+        f"/subjects/{subject}",
+        f"/compatibility/subjects/{subject}/versions/latest",
+        f"/compatibility/subjects/{subject}/versions",
+    ]
+    keys = ["schema", "schemaType", "references", "id", "version", "metadata", "ruleSet"]
+    for _ in range(120):
+        body: Any = {k: rng.choice(values) for k in rng.sample(keys, rng.randint(0, len(keys)))}
+        if rng.random() < 0.3:
+            body["references"] = [{k: rng.choice(values) for k in ("name", "subject", "version")}]
+        if rng.random() < 0.3:
+            body["schema"] = rng.choice(['"int"', "{", "[]", '{"type":"record"}', "syntax", "null", "{}"])
+        params = {rng.choice(["normalize", "verbose", "deleted", "permanent"]): rng.choice(["true", "x", ""])}
+        resp = http.post(rng.choice(paths), content=json.dumps(body), headers=CT, params=params)
+        assert resp.status_code < 500, (body, resp.text)
+        assert "error_code" in resp.json() or resp.status_code == 200
+    for path in ("/config", f"/config/{subject}", "/mode", f"/mode/{subject}"):
+        for value in values:
+            resp = http.put(path, content=json.dumps({"compatibility": value, "mode": value}), headers=CT)
+            assert resp.status_code < 500, (path, value, resp.text)
+    http.put("/mode", content=json.dumps({"mode": "READWRITE"}), headers=CT)
+    http.put("/config", content=json.dumps({"compatibility": "BACKWARD"}), headers=CT)
+    for version in ("\u00e9", "%00", "99999999999999999999", " 1", "latest%2F"):
+        assert http.get(f"/subjects/{subject}/versions/{version}").status_code < 500
+        assert http.get(f"/schemas/ids/{version}").status_code < 500
+    assert http.get(f"/subjects/{subject}/versions").json() == [1]

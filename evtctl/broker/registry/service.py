@@ -123,11 +123,10 @@ class Registry:
 
     def _schema_at(self, subject: str, version: int) -> StoredSchema | None:
         """Target of a reference: a registered (not hard-deleted) version; -1 means latest."""
-        versions = self._versions(subject, deleted=False)
-        if not versions:
-            return None
         if version == -1:
-            return self.state.schemas[versions[-1].schema_id]
+            live = self._versions(subject, deleted=False)
+            return self.state.schemas[live[-1].schema_id] if live else None
+        # A pinned version stays resolvable while soft-deleted: schemas referring to it must still parse.
         for sv in self._versions(subject, deleted=True):
             if sv.version == version:
                 return self.state.schemas[sv.schema_id]
