@@ -17,7 +17,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 import fastavro
 
-from evtctl.registry.client import SchemaById
+from evtctl.registry.client import SCHEMA_NOT_FOUND, RegistryError, SchemaById
 from evtctl.runtime.registry import SchemaCache, WriterId
 from evtctl.runtime.wire import WireFormatError, frame, split_payload
 
@@ -107,7 +107,14 @@ class Serde(Generic[T]):
             raise DeserializationError(
                 "payload names its writer schema by GUID; this registry resolves ids only"
             )
-        writer = self.cache.schema(framed.ref.schema_id)
+        try:
+            writer = self.cache.schema(framed.ref.schema_id)
+        except RegistryError as exc:
+            if exc.error_code != SCHEMA_NOT_FOUND:
+                raise  # registry trouble is not the payload's fault: do not dead-letter it
+            raise DeserializationError(
+                f"writer schema id {framed.ref.schema_id} is not in the registry"
+            ) from exc
         if writer.schema_type.upper() != self.schema_type:
             raise DeserializationError(
                 f"schema id {framed.ref.schema_id} is a {writer.schema_type} schema, "

@@ -48,6 +48,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
             ("shop.customers", 1),
             ("shop.payments", 1),
             ("shop.outbox-check", 2),
+            ("shop.poison", 1),
+            ("shop.poison.dlq", 1),
         ]
         for future in admin.create_topics([NewTopic(name, n, 1) for name, n in topics]).values():
             future.result(15)
@@ -314,3 +316,47 @@ def test_outbox_relay_back_pressure_and_graceful_shutdown(
         second.run(until=lambda: len(set(seen)) >= 12, timeout=60)
     # nothing lost across the restart, nothing handled twice (redeliveries were skipped)
     assert sorted(seen) == sorted(f"c-{n}" for n in range(10, 22))
+
+
+def test_undecodable_payloads_are_dead_lettered_with_the_reason(
+    settings: ClientSettings, broker: BrokerProcess, v1: ModuleType, registry: RegistryClient
+) -> None:
+    import dataclasses
+
+    from confluent_kafka import Producer
+
+    from evtctl.runtime.idempotency import MemoryIdempotencyStore
+    from evtctl.runtime.retry import DeadLetterPolicy
+
+    base = _mod(v1, "services.inventory_service").ShopOrdersConsumer
+
+    class PoisonConsumer(base):  # type: ignore[misc, valid-type]
+        binding = dataclasses.replace(
+            base.binding, topic="shop.poison", dead_letter=DeadLetterPolicy(topic="shop.poison.dlq")
+        )
+
+    payments_id = registry.lookup(
+        "shop.payments-value", _mod(v1, "schemas").SHOP_PAYMENTS_VALUE.schema, "PROTOBUF"
+    ).id  # type: ignore[union-attr]
+    raw = Producer({"bootstrap.servers": broker.bootstrap})
+    payloads = {
+        b"p1": b'{"not": "framed"}',
+        b"p2": wire.frame(999_999, b"\x00"),
+        b"p3": wire.frame(payments_id, b"\x00", [0]),
+    }
+    for key, value in payloads.items():
+        raw.produce("shop.poison", value=value, key=key)
+    raw.flush(10)
+    handled: list[Any] = []
+    with PoisonConsumer(
+        settings, lambda e, d: handled.append(e), idempotency=MemoryIdempotencyStore()
+    ) as consumer:
+        metrics = consumer.run(max_events=3, timeout=60)
+    assert handled == [] and metrics.dead_lettered == 3 and metrics.retries == 0
+    reasons = {
+        m.key(): dict(m.headers())["dlq-reason"].decode()
+        for m in _read_all(broker.bootstrap, "shop.poison.dlq", 3)
+    }
+    assert "not the magic byte" in reasons[b"p1"]
+    assert "999999 is not in the registry" in reasons[b"p2"]
+    assert "is a PROTOBUF schema" in reasons[b"p3"]
