@@ -93,7 +93,6 @@ def test_replayed_scram_messages_are_rejected(secure: SecureBroker) -> None:
     assert replay.closed_by_peer()
     replay.close()
 
-
 def test_wrong_password_and_unknown_user_look_the_same(secure: SecureBroker) -> None:
     _, _, wrong = scram_login(secure, "alice", "nope")
     _, _, unknown = scram_login(secure, "nobody-here", "nope")
