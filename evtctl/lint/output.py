@@ -7,7 +7,6 @@ strings. Only :func:`emit` looks at the terminal (colour on a TTY, never in pipe
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
@@ -62,63 +61,67 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO:
 
 def format_text(diagnostics: Sequence[Diagnostic], ctx: OutputContext) -> str:
     """Grouped by file (eslint "stylish" layout) with a one-line summary."""
-    from rich.console import Console
-    from rich.text import Text
-
-    lines: list[Text] = []
+    paint = _painter(ctx.color)
+    out: list[str] = []
     groups: dict[str, list[Diagnostic]] = {}
     for diag in sort_diagnostics(diagnostics):
         groups.setdefault(_where(diag, ctx) or "(no file)", []).append(diag)
     for where, diags in groups.items():
-        lines.append(Text(where, style="bold underline"))
+        out.append(paint(where, "bold underline"))
         for diag in diags:
             loc = diag.location
             pos = f"{loc.line}:{loc.col or 1}" if loc.line else "-"
-            line = Text("  ")
-            line.append(f"{pos:<8}")
-            line.append(f"{diag.severity.value:<8}", style=_STYLE[diag.severity])
-            line.append(f"{diag.code:<8}", style="bold")
-            line.append(diag.message)
+            line = (
+                f"  {pos:<8}{paint(f'{diag.severity.value:<8}', _STYLE[diag.severity])}"
+                f"{paint(f'{diag.code:<8}', 'bold')}{diag.message}"
+            )
             if diag.rule_slug:
-                line.append(f"  [{diag.rule_slug}]", style="dim")
+                line += paint(f"  [{diag.rule_slug}]", "dim")
             if loc.context:
-                line.append(f"  ({loc.context})", style="dim")
-            lines.append(line)
+                line += paint(f"  ({loc.context})", "dim")
+            out.append(line)
             if diag.help:
-                lines.append(Text(" " * 26 + "help: " + diag.help, style="dim"))
-        lines.append(Text(""))
-    lines.append(_summary(diagnostics))
-    console = Console(
-        record=False,
-        force_terminal=ctx.color,
-        no_color=not ctx.color,
-        color_system="standard" if ctx.color else None,
-        width=10_000,  # never wrap: lines stay greppable
-        file=io.StringIO(),
-        highlight=False,
-        soft_wrap=True,
-    )
-    with console.capture() as capture:
-        for line in lines:
-            console.print(line)
-    return capture.get()
+                out.append(paint(" " * 26 + "help: " + diag.help, "dim"))
+        out.append("")
+    out.append(_summary(diagnostics, paint))
+    return "\n".join(out) + "\n"
 
 
-def _summary(diagnostics: Sequence[Diagnostic]) -> Any:
-    from rich.text import Text
+def _painter(color: bool) -> Callable[[str, str], str]:
+    """``paint(text, style)``: ANSI styling through rich when colour is on, identity otherwise.
 
+    Styles are rendered per segment rather than through rich's Console so that 40,000 findings
+    format in well under a second.
+    """
+    if not color:
+        return lambda text, style: text
+    from rich.color import ColorSystem
+    from rich.style import Style
+
+    styles: dict[str, Style] = {}
+
+    def paint(text: str, style: str) -> str:
+        found = styles.get(style)
+        if found is None:
+            found = styles[style] = Style.parse(style)
+        return found.render(text, color_system=ColorSystem.STANDARD)
+
+    return paint
+
+
+def _summary(diagnostics: Sequence[Diagnostic], paint: Callable[[str, str], str]) -> str:
     if not diagnostics:
-        return Text("No problems found.", style="green")
+        return paint("No problems found.", "green")
     counts = count_by_severity(diagnostics)
     files = len({d.location.file for d in diagnostics})
 
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'' if n == 1 else 's'}"
 
-    return Text(
+    return paint(
         f"{plural(counts[Severity.ERROR], 'error')}, {plural(counts[Severity.WARNING], 'warning')}, "
         f"{plural(counts[Severity.INFO], 'info')} in {plural(files, 'file')}.",
-        style="bold",
+        "bold",
     )
 
 
@@ -145,10 +148,29 @@ def format_json(diagnostics: Sequence[Diagnostic], ctx: OutputContext) -> str:
     doc = {
         "version": 1,
         "tool": {"name": ctx.tool_name, "version": ctx.tool_version},
-        "diagnostics": [diagnostic_to_dict(d, ctx) for d in sort_diagnostics(diagnostics)],
+        "diagnostics": _PLACEHOLDER,
         "summary": {sev.value: counts[sev] for sev in Severity},
     }
-    return json.dumps(doc, indent=2, sort_keys=False) + "\n"
+    items = [diagnostic_to_dict(d, ctx) for d in sort_diagnostics(diagnostics)]
+    return _splice(json.dumps(doc, indent=2), items, depth=1) + "\n"
+
+
+_PLACEHOLDER = "\x00items\x00"
+
+
+def _splice(text: str, items: Sequence[dict[str, Any]], depth: int) -> str:
+    """Put ``items`` where the placeholder is, one compact JSON object per line.
+
+    Readable and diffable, and fast: the indenting encoder is pure Python, the compact one is C,
+    which matters at 40,000 findings.
+    """
+    pad = "  " * (depth + 1)
+    body = (
+        "[]"
+        if not items
+        else "[\n" + ",\n".join(pad + json.dumps(i) for i in items) + "\n" + "  " * depth + "]"
+    )
+    return text.replace(json.dumps(_PLACEHOLDER), body, 1)
 
 
 # --- sarif ------------------------------------------------------------------------------------------
@@ -231,11 +253,11 @@ def format_sarif(diagnostics: Sequence[Diagnostic], ctx: OutputContext) -> str:
                 },
                 "columnKind": "unicodeCodePoints",
                 **_base_ids(ctx.base),
-                "results": results,
+                "results": _PLACEHOLDER,
             }
         ],
     }
-    return json.dumps(doc, indent=2) + "\n"
+    return _splice(json.dumps(doc, indent=2), results, depth=3) + "\n"
 
 
 def _base_ids(base: Path | None) -> dict[str, Any]:

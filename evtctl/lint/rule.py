@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from evtctl.errors import Location
 from evtctl.lint.diagnostics import RuleInfo, Severity
+from evtctl.manifest.yamlpos import locate
 
 if TYPE_CHECKING:
     from evtctl.lint.config import LintConfig
@@ -56,8 +57,11 @@ def finding(
     help: str | None = None,
 ) -> Finding:
     """A finding about ``resource``, pointing at the field ``at`` (or ``location``) when given."""
-    where = location or (resource.at(*at) if at else resource.location)
-    return Finding(message, where, help, resource)
+    if location is None:
+        # ``locate`` directly rather than ``resource.at``: same answer, half the cost per call,
+        # which shows at tens of thousands of findings.
+        location = locate(resource.source.file, resource.source.node, at) if at else resource.location
+    return Finding(message, location, help, resource)
 
 
 @dataclass(frozen=True, slots=True)
