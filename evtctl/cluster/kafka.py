@@ -22,6 +22,8 @@ from evtctl.plan.state import AclBindingState, ConsumerGroupState, QuotaState, S
 # ConfigSource values that a sparse DescribeConfigs answer may use for per-topic values:
 # UNKNOWN_CONFIG (0) and DEFAULT_CONFIG (5); broker-level sources are never topic overrides.
 _SPARSE_SOURCES = (0, 5)
+WRITE_BATCH = 200  # topics (or topic config changes) per CreateTopics / IncrementalAlterConfigs
+ACL_BATCH = 2000
 
 
 def _ck() -> Any:
@@ -64,6 +66,7 @@ class KafkaBackend:
         self.config = config
         self.capabilities = capabilities
         self.round_trips = 0
+        self.write_timeout = max(60.0, config.timeout * 4)
         self._admin = AdminClient(config.librdkafka())
         self._kp: Any = None  # kafka-python admin client, only for client quotas
 
@@ -86,12 +89,15 @@ class KafkaBackend:
             raise BackendError(f"{what} failed: {_err_text(err)}", location=Location(context=what)) from None
 
     def _results(
-        self, futures: Mapping[Any, concurrent.futures.Future[Any]], ok_codes: tuple[str, ...] = ()
+        self,
+        futures: Mapping[Any, concurrent.futures.Future[Any]],
+        ok_codes: tuple[str, ...] = (),
+        wait: float | None = None,
     ) -> dict[Any, str | None]:
         out: dict[Any, str | None] = {}
         for key, fut in futures.items():
             try:
-                fut.result(timeout=self.config.timeout * 2)
+                fut.result(timeout=(wait or self.config.timeout) * 2)
                 out[key] = None
             except concurrent.futures.TimeoutError:
                 out[key] = "timed out"
@@ -127,7 +133,7 @@ class KafkaBackend:
             self.round_trips += 1
             futures = self._admin.describe_configs(
                 [ConfigResource(ResourceType.TOPIC, name) for name in sorted(layout)],
-                request_timeout=self.config.timeout,
+                request_timeout=self.write_timeout,
             )
             for resource, fut in futures.items():
                 entries = self._wait(fut, "DescribeConfigs")
@@ -288,7 +294,6 @@ class KafkaBackend:
 
         if not topics:
             return {}
-        self.round_trips += 1
         new = [
             NewTopic(
                 t["name"],
@@ -298,8 +303,16 @@ class KafkaBackend:
             )
             for t in topics
         ]
-        futures = self._admin.create_topics(new, request_timeout=self.config.timeout)
-        results = self._results(futures)
+        results: dict[str, str | None] = {}
+        # batches keep each request well inside the timeout on brokers that create slowly
+        for start in range(0, len(new), WRITE_BATCH):
+            self.round_trips += 1
+            futures = self._admin.create_topics(
+                new[start : start + WRITE_BATCH],
+                request_timeout=self.write_timeout,
+                operation_timeout=self.write_timeout,
+            )
+            results.update(self._results(futures, wait=self.write_timeout))
         for name, err in results.items():
             if err is not None and "already exists" in err:
                 # it exists, yet the plan did not see it: the principal may not DESCRIBE it
@@ -343,8 +356,16 @@ class KafkaBackend:
                 for key, value in sorted(configs.items())
             ]
             resources.append(ConfigResource(ResourceType.TOPIC, name, incremental_configs=entries))
-        futures = self._admin.incremental_alter_configs(resources, request_timeout=self.config.timeout)
-        return self._results({res.name: fut for res, fut in futures.items()})
+        out: dict[str, str | None] = {}
+        self.round_trips += len(range(0, len(resources), WRITE_BATCH)) - 1
+        for start in range(0, len(resources), WRITE_BATCH):
+            futures = self._admin.incremental_alter_configs(
+                resources[start : start + WRITE_BATCH], request_timeout=self.write_timeout
+            )
+            out.update(
+                self._results({res.name: fut for res, fut in futures.items()}, wait=self.write_timeout)
+            )
+        return out
 
     def delete_topics(self, names: Sequence[str]) -> dict[str, str | None]:
         if not names:
@@ -377,8 +398,15 @@ class KafkaBackend:
             return {}
         self.round_trips += 1
         bindings = {self._binding(a, AclBinding): key for key, a in acls.items()}
-        futures = self._admin.create_acls(list(bindings), request_timeout=self.config.timeout)
-        return {bindings[b]: r for b, r in self._results(futures).items()}
+        out: dict[str, str | None] = {}
+        items = list(bindings)
+        self.round_trips += len(range(0, len(items), ACL_BATCH)) - 1
+        for start in range(0, len(items), ACL_BATCH):
+            futures = self._admin.create_acls(
+                items[start : start + ACL_BATCH], request_timeout=self.write_timeout
+            )
+            out.update({bindings[b]: r for b, r in self._results(futures, wait=self.write_timeout).items()})
+        return out
 
     def delete_acls(self, acls: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:
         AclBindingFilter = _ck().AclBindingFilter

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -62,6 +63,8 @@ class ApplyReport:
             "not_attempted": sorted(self.not_attempted),
         }
 
+
+REGISTRY_WORKERS = 8  # the registry API has no batch form: registrations run on a small pool
 
 Progress = Callable[[str, int], None]  # (step description, changes completed in this step)
 
@@ -267,40 +270,45 @@ class Applier:
             req[c.name] = (sorted(entity.items()), ops)
         self._record(self._need_kafka().alter_quotas(req), batch, lambda c: c.name)
 
+    def _register_one(self, registry: RegistryOps, c: Change) -> None:
+        versions = (c.after or {}).get("versions") or []
+        if not versions:
+            return
+        version = versions[-1]
+        try:
+            refs = []
+            for r in version.get("references", ()):
+                number = int(r["version"])
+                if number < 0:
+                    latest = registry.latest_version(r["subject"])
+                    if latest is None:
+                        raise EvtctlError(f"referenced subject {r['subject']} has no registered version")
+                    number = latest
+                refs.append({"name": r["name"], "subject": r["subject"], "version": number})
+            registry.register(c.name, version, refs)
+        except EvtctlError as err:
+            self._fail(c, err.message)
+
     def _register(self, batch: list[Change]) -> None:
         registry = self._need_registry()
-        for layer in reference_layers(batch):
-            for c in layer:
-                if c.address in self._failed:
-                    continue
-                versions = (c.after or {}).get("versions") or []
-                if not versions:
-                    continue
-                version = versions[-1]
-                try:
-                    refs = []
-                    for r in version.get("references", ()):
-                        number = int(r["version"])
-                        if number < 0:
-                            latest = registry.latest_version(r["subject"])
-                            if latest is None:
-                                raise EvtctlError(
-                                    f"referenced subject {r['subject']} has no registered version"
-                                )
-                            number = latest
-                        refs.append({"name": r["name"], "subject": r["subject"], "version": number})
-                    registry.register(c.name, version, refs)
-                except EvtctlError as err:
-                    self._fail(c, err.message)
+        # one layer at a time (references first); the subjects of a layer in parallel
+        with ThreadPoolExecutor(REGISTRY_WORKERS) as pool:
+            for layer in reference_layers(batch):
+                todo = [c for c in layer if c.address not in self._failed]
+                list(pool.map(lambda c: self._register_one(registry, c), todo))
 
     def _compat(self, batch: list[Change]) -> None:
         registry = self._need_registry()
-        for c in batch:
+
+        def one(c: Change) -> None:
             level = next(f.after for f in c.fields if f.field == "compatibility")
             try:
                 registry.set_compatibility(c.name, str(level))
             except EvtctlError as err:
                 self._fail(c, err.message)
+
+        with ThreadPoolExecutor(REGISTRY_WORKERS) as pool:
+            list(pool.map(one, batch))
 
     def _delete_subjects(self, batch: list[Change]) -> None:
         registry = self._need_registry()

@@ -218,3 +218,96 @@ def _unloc(data: Mapping[str, Any] | None) -> Location | None:
     if not data:
         return None
     return Location(data.get("file"), data.get("line"), data.get("col"))
+
+
+_NULLABLE_STR = {"type": ["string", "null"]}
+_LOCATION = {
+    "type": ["object", "null"],
+    "properties": {
+        "file": _NULLABLE_STR,
+        "line": {"type": ["integer", "null"]},
+        "col": {"type": ["integer", "null"]},
+    },
+}
+_RISK = {"enum": [str(r) for r in Risk]}
+
+# The documented, versioned JSON form of a plan (`evtctl plan -o json`, saved plans). Additive
+# changes keep format_version; anything else bumps it.
+PLAN_JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "evtctl plan",
+    "type": "object",
+    "required": ["format_version", "summary", "risks", "changes", "errors", "withheld", "warnings"],
+    "properties": {
+        "format_version": {"const": PLAN_FORMAT_VERSION},
+        "summary": {
+            "type": "object",
+            "required": ["create", "update", "delete", "errors"],
+            "additionalProperties": {"type": "integer"},
+        },
+        "risks": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "changes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "address",
+                    "kind",
+                    "name",
+                    "action",
+                    "risk",
+                    "reasons",
+                    "before",
+                    "after",
+                    "fields",
+                ],
+                "properties": {
+                    "address": {"type": "string"},
+                    "kind": {"enum": ["user", "topic", "acl", "quota", "subject", "consumer-group"]},
+                    "name": {"type": "string"},
+                    "action": {"enum": [str(a) for a in Action]},
+                    "risk": _RISK,
+                    "reasons": {"type": "array", "items": {"type": "string"}},
+                    "before": {"type": ["object", "null"]},
+                    "after": {"type": ["object", "null"]},
+                    "fields": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["field", "before", "after", "risk", "reason"],
+                            "properties": {
+                                "field": {"type": "string"},
+                                "risk": _RISK,
+                                "reason": _NULLABLE_STR,
+                            },
+                        },
+                    },
+                    "location": _LOCATION,
+                },
+            },
+        },
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["address", "message", "details", "recipe", "risk"],
+                "properties": {
+                    "address": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {"type": "array", "items": {"type": "string"}},
+                    "recipe": _NULLABLE_STR,
+                    "risk": _RISK,
+                    "location": _LOCATION,
+                },
+            },
+        },
+        "withheld": {
+            "type": "array",
+            "items": {"type": "object", "required": ["address", "reason"]},
+        },
+        "warnings": {"type": "array", "items": {"type": "string"}},
+        "context": {"type": "string"},
+        "round_trips": {"type": "integer"},
+        "live_fingerprint": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}

@@ -1,0 +1,207 @@
+"""Benchmark `evtctl plan` against the reference broker for the generated large workspace.
+
+Generates the workspace of benchmarks/gen_workspace.py (default 10,000 topics, 2,000 services
+deriving 20,000 ACLs, 2,000 subjects), starts the reference broker and registry, applies it once,
+then times `evtctl plan` as a fresh process (import, workspace load, live read, diff, render):
+
+  * full plan from cold, against the converged cluster (0 changes expected)
+  * after adding one topic to the manifests (1 change expected)
+
+and prints medians, the admin/registry round trips of one plan, and ratios to the targets
+(full < 10 s, one-topic change < 2 s). With --peer-tansu the same topic-only plan also runs against
+Tansu in the same run, for comparison.
+
+    python benchmarks/plan.py [--topics N --services N --subjects N] [--repeat 3] [--peer-tansu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from gen_workspace import generate  # noqa: E402
+
+READY = re.compile(r"evtctl broker ready kafka=(\S+) registry=(\S+)")
+
+
+def start_broker(data: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "evtctl",
+            "broker",
+            "start",
+            "--data-dir",
+            str(data),
+            "--listen",
+            "127.0.0.1:0",
+            "--registry-listen",
+            "127.0.0.1:0",
+            "--super-users",
+            "User:ANONYMOUS",
+            "--flush-policy",
+            "page-cache",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    line = b""
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        m = READY.search(line.decode(errors="replace"))
+        if m:
+            return proc, m.group(1), m.group(2)
+    proc.kill()
+    raise SystemExit(f"broker did not start: {line!r}")
+
+
+def point_at(ws: Path, bootstrap: str, registry: str | None) -> None:
+    cfg = ws / "evtctl.yaml"
+    text = cfg.read_text()
+    context = (
+        "  defaultContext: bench\n  contexts:\n    bench:\n      kind: kafka\n"
+        f"      bootstrapServers: [{bootstrap}]\n"
+    )
+    if registry:
+        context += f"      registryUrl: {registry}\n"
+    cfg.write_text(text + context)
+    # a single-node broker: replication 1 so the cluster can converge
+    for f in (ws / "topology" / "topics").glob("*.yaml"):
+        f.write_text(f.read_text().replace("replicationFactor: 3", "replicationFactor: 1"))
+
+
+def apply_once(ws: Path) -> tuple[float, int]:
+    from evtctl.plan.apply import Applier
+    from evtctl.plan.desired import desired_state
+    from evtctl.plan.session import Target, cluster_config, make_plan
+    from evtctl.workspace import load_workspace
+
+    t0 = time.perf_counter()
+    workspace = load_workspace(ws)
+    config, _ = cluster_config(workspace, None)
+    target = Target.open(config)
+    try:
+        plan = make_plan(desired_state(workspace, env={}), target).plan
+        report = Applier(target.kafka, target.registry, env={}).run(plan)
+    finally:
+        target.close()
+    if not report.ok:
+        raise SystemExit(f"setup apply failed: {list(report.failed.items())[:3]}")
+    return time.perf_counter() - t0, len(plan.changes)
+
+
+def plan_process(ws: Path) -> tuple[float, dict[str, object]]:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    t0 = time.perf_counter()
+    r = subprocess.run(
+        [sys.executable, "-m", "evtctl", "plan", "-o", "json", "--workspace", str(ws)],
+        cwd=ws,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    elapsed = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise SystemExit(f"plan failed ({r.returncode}): {r.stderr[-2000:]}")
+    return elapsed, json.loads(r.stdout)
+
+
+def add_topic(ws: Path, name: str) -> None:
+    (ws / "topology" / "topics" / "zz-added.yaml").write_text(
+        f"apiVersion: evtctl/v1\nkind: Topic\nmetadata:\n  name: {name}\n  owner: bench\n"
+        "  description: One more topic.\nspec:\n  partitions: 3\n  replicationFactor: 1\n"
+        "  configs:\n    retention.ms: 1d\n"
+    )
+
+
+def measure(ws: Path, repeat: int, label: str) -> dict[str, float]:
+    full = []
+    data: dict[str, object] = {}
+    for _ in range(repeat):
+        elapsed, data = plan_process(ws)
+        full.append(elapsed)
+    summary = data["summary"]
+    assert isinstance(summary, dict)
+    print(
+        f"{label}: full plan (converged, {summary['create'] + summary['update']} changes): "
+        f"median {statistics.median(full):.2f} s over {repeat}; round trips {data['round_trips']}"
+    )
+    one = []
+    for i in range(repeat):
+        add_topic(ws, f"retail.added{i:03d}.events")
+        elapsed, data = plan_process(ws)
+        summary = data["summary"]
+        assert isinstance(summary, dict) and summary["create"] == 1, summary
+        one.append(elapsed)
+    (ws / "topology" / "topics" / "zz-added.yaml").unlink()
+    print(
+        f"{label}: one added topic (1 change): median {statistics.median(one):.2f} s over {repeat}; "
+        f"round trips {data['round_trips']}"
+    )
+    return {"full": statistics.median(full), "one": statistics.median(one)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--topics", type=int, default=10_000)
+    parser.add_argument("--services", type=int, default=2_000)
+    parser.add_argument("--subjects", type=int, default=2_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--peer-tansu", action="store_true", help="also plan the topics alone against Tansu")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="evtctl-plan-bench-") as tmp:
+        root = Path(tmp)
+        ws = root / "ws"
+        generate(ws, args.topics, args.services, args.subjects)
+        proc, bootstrap, registry = start_broker(root / "data")
+        try:
+            point_at(ws, bootstrap, registry)
+            seconds, changes = apply_once(ws)
+            print(f"setup: applied {changes} changes to the reference broker in {seconds:.1f} s")
+            ours = measure(ws, args.repeat, "reference broker")
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        print(
+            f"targets: full {ours['full']:.2f} s / 10 s = {ours['full'] / 10:.2f}; "
+            f"one topic {ours['one']:.2f} s / 2 s = {ours['one'] / 2:.2f}"
+        )
+        if args.peer_tansu:
+            from tests.support.tansu import start_tansu
+
+            tws = root / "tansu-ws"
+            generate(tws, args.topics, 0, 0)
+            tansu = start_tansu(root)
+            try:
+                point_at(tws, tansu.bootstrap, None)
+                seconds, changes = apply_once(tws)
+                print(f"tansu setup: applied {changes} changes in {seconds:.1f} s")
+                peer = measure(tws, args.repeat, "tansu (topics only)")
+            finally:
+                tansu.stop()
+            print(f"ratio reference/tansu, full plan: {ours['full'] / peer['full']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
