@@ -536,12 +536,8 @@ class Registry:
 
     # -- schemas by id --------------------------------------------------------------------------
     def _id_versions(self, schema_id: int, *, deleted: bool) -> list[StoredVersion]:
-        return [
-            sv
-            for subject in sorted(self.state.subjects)
-            for _, sv in sorted(self.state.subjects[subject].items())
-            if sv.schema_id == schema_id and (deleted or not sv.deleted)
-        ]
+        out = [self.state.subjects[s][v] for s, v in sorted(self.state.id_versions.get(schema_id, ()))]
+        return [sv for sv in out if deleted or not sv.deleted]
 
     def stored_by_id(self, schema_id: int) -> StoredSchema:
         stored = self.state.schemas.get(schema_id)

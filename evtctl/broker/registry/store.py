@@ -84,6 +84,8 @@ class RegistryState:
     ids_by_guid: dict[str, int] = field(default_factory=dict)
     # subject -> version -> StoredVersion (hard-deleted versions are removed)
     subjects: dict[str, dict[int, StoredVersion]] = field(default_factory=dict)
+    # schema id -> (subject, version) pairs pointing at it, soft-deleted included
+    id_versions: dict[int, set[tuple[str, int]]] = field(default_factory=dict)
     # None is the global scope
     configs: dict[str | None, dict[str, Any]] = field(default_factory=dict)
     modes: dict[str | None, str] = field(default_factory=dict)
@@ -110,6 +112,7 @@ class RegistryState:
                 self.max_id = max(self.max_id, stored.id)
             subject, version = str(rec["subject"]), int(rec["version"])
             self.subjects.setdefault(subject, {})[version] = StoredVersion(subject, version, int(rec["id"]))
+            self.id_versions.setdefault(int(rec["id"]), set()).add((subject, version))
         elif op == "soft_delete":
             versions = self.subjects.get(str(rec["subject"]), {})
             for v in rec["versions"]:
@@ -119,7 +122,9 @@ class RegistryState:
             subject = str(rec["subject"])
             versions = self.subjects.get(subject, {})
             for v in rec["versions"]:
-                versions.pop(int(v), None)
+                gone = versions.pop(int(v), None)
+                if gone is not None:
+                    self.id_versions.get(gone.schema_id, set()).discard((subject, gone.version))
             if not versions:
                 self.subjects.pop(subject, None)
                 if rec.get("subject_gone"):
