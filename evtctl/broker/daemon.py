@@ -131,8 +131,7 @@ def start_daemon(
     args = [
         sys.executable,
         "-m",
-        "evtctl",
-        "broker",
+        "evtctl.broker",  # the lean launcher; it defers to `evtctl broker start` for other flags
         "start",
         "--data-dir",
         str(data),

@@ -17,28 +17,9 @@ broker_app = typer.Typer(
 
 
 def parse_hostport(value: str, flag: str, default_port: int) -> tuple[str, int]:
-    text = value.strip()
-    host, sep, port_text = text.rpartition(":")
-    if not sep:
-        host, port_text = text, str(default_port)
-    host = host.strip("[]") or "127.0.0.1"
-    try:
-        port = int(port_text)
-    except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise UsageError(
-            f"{flag}: {value!r} is not HOST:PORT",
-            location=Location(context=flag),
-            help="for example 127.0.0.1:9092 (port 0 picks a free port)",
-        )
-    return host, port
+    from evtctl.broker.launch import parse_hostport as parse
 
-
-def _default_data_dir() -> Path:
-    from evtctl.broker.daemon import state_dir
-
-    return state_dir() / "broker-data"
+    return parse(value, flag, default_port)
 
 
 @broker_app.command("start")
@@ -115,43 +96,22 @@ def start(
     ),
 ) -> None:
     """Run the broker in the foreground; prints one line when ready."""
-    import asyncio
-    import logging
+    from evtctl.broker.launch import build_config, run
 
-    from evtctl.broker.config import DEFAULT_PORT, DEFAULT_REGISTRY_PORT, BrokerConfig
-
-    if flush_policy not in ("fsync", "page-cache"):
-        raise UsageError(
-            f"--flush-policy: {flush_policy!r} is not fsync or page-cache",
-            location=Location(context="--flush-policy"),
-        )
-    host, port = parse_hostport(listen, "--listen", DEFAULT_PORT)
-    reg_host: str | None
-    if registry_listen.strip().lower() == "off":
-        reg_host, reg_port = None, 0
-    else:
-        reg_host, reg_port = parse_hostport(registry_listen, "--registry-listen", DEFAULT_REGISTRY_PORT)
-    overrides = _parse_broker_configs(broker_config or [])
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper(), logging.WARNING),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    cfg = BrokerConfig(
-        data_dir=(data_dir or _default_data_dir()).resolve(),
-        host=host,
-        port=port,
+    cfg = build_config(
+        data_dir=data_dir,
+        listen=listen,
+        registry_listen=registry_listen,
         advertised_host=advertised_host,
-        registry_host=reg_host,
-        registry_port=reg_port,
         auto_create_topics=auto_create_topics,
         num_partitions=num_partitions,
         flush_policy=flush_policy,
         socket_request_max_bytes=socket_request_max_bytes,
         retention_check_interval_ms=retention_check_interval_ms,
         cleaner_backoff_ms=cleaner_backoff_ms,
-        broker_overrides=overrides,
-        group_initial_rebalance_delay_ms=group_initial_rebalance_delay_ms,
+        broker_config=broker_config,
     )
+    cfg.group_initial_rebalance_delay_ms = group_initial_rebalance_delay_ms
     from evtctl.broker.auth.config import apply_security_flags
 
     apply_security_flags(
@@ -169,35 +129,7 @@ def start(
         tls_ca=tls_ca,
         tls_client_auth=tls_client_auth,
     )
-    from evtctl.broker.app import serve
-    from evtctl.broker.server import BrokerError
-
-    try:
-        asyncio.run(serve(cfg))
-    except BrokerError as err:
-        raise UsageError(str(err), location=Location(context="broker start")) from None
-    except KeyboardInterrupt:
-        pass
-
-
-def _parse_broker_configs(items: list[str]) -> dict[str, str]:
-    from evtctl.kafka.topic_configs import TOPIC_CONFIGS, ConfigValueError
-
-    synonyms = {d.broker_synonym: d for d in TOPIC_CONFIGS.values() if d.broker_synonym}
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or name not in synonyms:
-            raise UsageError(
-                f"--config: {item!r} is not NAME=VALUE with a known broker config name",
-                location=Location(context="--config"),
-                help="names are the broker synonyms of topic configs, e.g. log.retention.ms",
-            )
-        try:
-            out[name] = synonyms[name].normalize(value)
-        except ConfigValueError as err:
-            raise UsageError(f"--config: {err}", location=Location(context="--config")) from None
-    return out
+    run(cfg, log_level)
 
 
 @broker_app.command("up")

@@ -46,8 +46,7 @@ class BrokerProcess:
         args = [
             sys.executable,
             "-m",
-            "evtctl",
-            "broker",
+            "evtctl.broker",  # the lean launcher; it defers to `evtctl broker start` for other flags
             "start",
             "--data-dir",
             str(self.data_dir),

@@ -34,6 +34,7 @@ HANDLER_MODULES: list[str] = [
     # security & groups area (E)
     "evtctl.broker.groups.handlers",
     "evtctl.broker.auth.handlers",
+    "evtctl.broker.txn.handlers",
 ]
 
 

@@ -8,10 +8,8 @@ ListOffsets by timestamp, and the compaction cleaner.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-
-import crc32c
 
 from evtctl.broker.protocol.codec import DecodeError, read_varint, write_varint
 
@@ -104,9 +102,23 @@ def iter_batches(buf: bytes | bytearray | memoryview) -> Iterator[tuple[int, Bat
         pos += hdr.size
 
 
+def _crc32c(data: memoryview) -> int:
+    # Imported on first use: the crc32c package pulls in importlib.metadata and argparse (~0.1 s of
+    # start-up) and the first Metadata answer does not need it.
+    global _crc32c_fn
+    if _crc32c_fn is None:
+        from crc32c import crc32c
+
+        _crc32c_fn = crc32c
+    return _crc32c_fn(data)
+
+
+_crc32c_fn: Callable[[memoryview], int] | None = None
+
+
 def check_crc(buf: bytes | bytearray | memoryview, pos: int, hdr: BatchHeader) -> bool:
     end = pos + hdr.size
-    return crc32c.crc32c(memoryview(buf)[pos + OFF_ATTRIBUTES : end]) == hdr.crc
+    return _crc32c(memoryview(buf)[pos + OFF_ATTRIBUTES : end]) == hdr.crc
 
 
 def validate_produce_records(data: bytes | bytearray | memoryview) -> list[tuple[int, BatchHeader]]:
@@ -135,7 +147,7 @@ def validate_produce_records(data: bytes | bytearray | memoryview) -> list[tuple
 
 def set_crc(buf: bytearray, pos: int, size: int) -> None:
     struct.pack_into(
-        ">I", buf, pos + OFF_CRC, crc32c.crc32c(memoryview(buf)[pos + OFF_ATTRIBUTES : pos + size])
+        ">I", buf, pos + OFF_CRC, _crc32c(memoryview(buf)[pos + OFF_ATTRIBUTES : pos + size])
     )
 
 
