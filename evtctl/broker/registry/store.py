@@ -95,7 +95,7 @@ class RegistryState:
     def apply(self, rec: dict[str, Any]) -> None:
         self.records += 1
         op = rec["op"]
-        if op == "register":
+        if op in ("register", "schema"):
             schema = rec.get("schema")
             if schema is not None:
                 stored = StoredSchema(
@@ -110,6 +110,8 @@ class RegistryState:
                 self.ids_by_key[stored.key] = stored.id
                 self.ids_by_guid[stored.guid] = stored.id
                 self.max_id = max(self.max_id, stored.id)
+            if op == "schema":
+                return
             subject, version = str(rec["subject"]), int(rec["version"])
             self.subjects.setdefault(subject, {})[version] = StoredVersion(subject, version, int(rec["id"]))
             self.id_versions.setdefault(int(rec["id"]), set()).add((subject, version))
@@ -165,13 +167,18 @@ class RegistryState:
             deleted = [v for v, sv in sorted(versions.items()) if sv.deleted]
             if deleted:
                 yield {"op": "soft_delete", "subject": subject, "versions": deleted}
+        # Schemas no version points to any more keep their id: registering one again reuses it.
+        for schema_id, schema in sorted(self.schemas.items()):
+            if schema_id not in written:
+                yield {"op": "schema", "schema": schema_record(schema)}
         for scope, config in self.configs.items():
             yield {"op": "config", "subject": scope, "config": config}
         for scope, mode in self.modes.items():
             yield {"op": "mode", "subject": scope, "mode": mode}
 
     def live_records(self) -> int:
-        return 1 + sum(len(v) + 1 for v in self.subjects.values()) + len(self.configs) + len(self.modes)
+        versions = sum(len(v) + 1 for v in self.subjects.values())
+        return 1 + versions + len(self.schemas) + len(self.configs) + len(self.modes)
 
 
 def schema_record(schema: StoredSchema) -> dict[str, Any]:
