@@ -156,3 +156,30 @@ def test_bad_lint_config_is_a_located_input_error(raw: dict[str, object], messag
 def test_fixture_tree_has_a_directory_per_rule() -> None:
     names = {p.name.partition("-")[0] for p in FIXTURES.iterdir() if not p.name.startswith("_")}
     assert names == {r.code for r in RULES}
+
+
+def test_renamed_rule_keeps_its_old_slug_as_alias(tmp_path: Path) -> None:
+    import dataclasses
+
+    from evtctl.lint.config import resolve
+
+    renamed = dataclasses.replace(by_code("EVT106"), slug="retention-explicit", aliases=("retention-unset",))
+    rules = tuple(renamed if r.code == "EVT106" else r for r in RULES)
+    assert resolve(["retention-unset"], rules) == {"EVT106"}
+    assert load_config({"disable": ["retention-unset"]}, rules).disabled == {"EVT106"}
+    root = _workspace(tmp_path, _topic(comment='   # evtctl: disable=retention-unset reason="old name"'))
+    found = {d.code for d in run_lint(load(root), rules=rules).diagnostics}
+    assert "EVT106" not in found and "EVT901" not in found
+
+
+def test_cycle_detection_is_iterative_and_finds_every_component() -> None:
+    from evtctl.lint.rules.flow import strongly_connected
+
+    chain = {f"s{i}": [f"s{i + 1}"] for i in range(20_000)}
+    chain["s20000"] = []
+    assert all(len(c) == 1 for c in strongly_connected(chain))  # deep, acyclic: no recursion limit
+    chain["s20000"] = ["s0"]
+    assert [len(c) for c in strongly_connected(chain)] == [20_001]
+    graph = {"a": ["b"], "b": ["a", "c"], "c": ["d"], "d": ["c"], "e": ["e"], "f": []}
+    components = sorted(sorted(c) for c in strongly_connected(graph))
+    assert components == [["a", "b"], ["c", "d"], ["e"], ["f"]]
