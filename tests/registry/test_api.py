@@ -510,3 +510,22 @@ def test_garbage_never_causes_a_server_error(http: httpx.Client, subject: str) -
         assert http.get(f"/subjects/{subject}/versions/{version}").status_code < 500
         assert http.get(f"/schemas/ids/{version}").status_code < 500
     assert http.get(f"/subjects/{subject}/versions").json() == [1]
+
+
+def test_concurrent_registrations_get_distinct_ids_and_versions(
+    shared_registry: RegistryProcess, subject: str
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> tuple[int, int]:
+        with httpx.Client(base_url=shared_registry.url, timeout=30.0) as c:
+            own = register(c, f"{subject}-{i}", record(f"Conc{i}", ("x", "int"))).json()["id"]
+            shared = register(c, f"{subject}-{i}-shared", record("ConcShared", ("y", "int"))).json()["id"]
+            return own, shared
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, range(24)))
+    own_ids = [r[0] for r in results]
+    assert len(set(own_ids)) == 24  # never the same id for different schemas
+    assert len({r[1] for r in results}) == 1  # one id for one schema across subjects
+    assert set(own_ids).isdisjoint({results[0][1]})
