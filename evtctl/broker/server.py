@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import functools
 import logging
@@ -60,6 +61,10 @@ class Broker:
         self._tasks: list[asyncio.Task[None]] = []
         self._connections: set[asyncio.Task[None]] = set()
         self._closing = False
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
 
     @property
     def node_id(self) -> int:
@@ -436,8 +441,11 @@ def _skip_tagged_fields(buf: memoryview, pos: int) -> int:
 
 def _fsync_all(fds: list[int]) -> None:
     for fd in fds:
-        with contextlib.suppress(OSError):  # a segment deleted meanwhile (retention) has a closed fd
+        try:
             os.fsync(fd)
+        except OSError as err:
+            if err.errno != errno.EBADF:  # EBADF: the segment was deleted meanwhile (retention, topic delete)
+                raise
 
 
 def print_ready(line: str) -> None:

@@ -134,7 +134,7 @@ async def handle(ctx: RequestContext, request: Message) -> Message:
     while True:
         total, urgent = _fill(ctx, plan, max_bytes, isolation)
         timeout = deadline - loop.time()
-        if urgent or total >= min_bytes or timeout <= 0 or ctx.broker._closing:
+        if urgent or total >= min_bytes or timeout <= 0 or ctx.broker.closing:
             break
         waiters: list[asyncio.Future[Any]] = [plog.waiter() for _, plog, _, _ in plan.partitions if plog]
         if not waiters:
