@@ -122,15 +122,22 @@ def _register_foundation(app: typer.Typer) -> None:
 
 
 def lint_cmd(
-    path: Annotated[Path | None, typer.Argument(help="Workspace directory or file (default: cwd's).")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(metavar="PATH", help="Workspace directory or file (default: cwd's).")
+    ] = None,
     environment: Annotated[
-        str | None, typer.Option("--environment", "-e", help="Environment overlay to apply.")
+        str | None, typer.Option("--environment", "-e", metavar="ENV", help="Environment overlay to apply.")
     ] = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="text, json, sarif or github.")] = "text",
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="FORMAT", help="text, json, sarif or github.")
+    ] = "text",
     select: Annotated[
-        list[str] | None, typer.Option("--select", help="Only these rules: codes, slugs or families.")
+        list[str] | None,
+        typer.Option("--select", metavar="RULES", help="Only these rules: codes, slugs or families."),
     ] = None,
-    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules.")] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", metavar="RULES", help="Skip these rules.")
+    ] = None,
 ) -> None:
     """Validate, then lint the workspace. Exit 0 clean, 1 on error findings, 2 on invalid input."""
     from evtctl.lint.command import lint_command
@@ -139,7 +146,7 @@ def lint_cmd(
 
 
 def explain_cmd(
-    rule: Annotated[str | None, typer.Argument(help="Rule code (EVT101) or slug.")] = None,
+    rule: Annotated[str | None, typer.Argument(metavar="RULE", help="Rule code (EVT101) or slug.")] = None,
     list_rules: Annotated[bool, typer.Option("--list", help="List every rule.")] = False,
 ) -> None:
     """Print a lint rule's rationale and examples."""
@@ -149,11 +156,17 @@ def explain_cmd(
 
 
 def graph_cmd(
-    path: Annotated[Path | None, typer.Argument(help="Workspace directory (default: the cwd's).")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="mermaid, plantuml or dot.")] = "mermaid",
-    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(metavar="PATH", help="Workspace directory (default: the cwd's).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="mermaid, plantuml or dot.")
+    ] = "mermaid",
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="Write to this file instead of stdout.")
+    ] = None,
     environment: Annotated[
-        str | None, typer.Option("--environment", "-e", help="Environment overlay to apply.")
+        str | None, typer.Option("--environment", "-e", metavar="ENV", help="Environment overlay to apply.")
     ] = None,
 ) -> None:
     """Draw the event flow: services, topics, consumer groups, dead-letter and retry paths."""
