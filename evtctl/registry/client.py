@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -143,10 +143,28 @@ def _schema_body(
     return body
 
 
+def _parse_url(url: str) -> tuple[str, str | None, str | None]:
+    """(URL without credentials, user, password) or RegistryError for a non-http(s) URL."""
+    parts = urlsplit(url.rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RegistryError(
+            f"registry URL {url!r} is not an http(s) URL",
+            endpoint=url,
+            help="use e.g. http://127.0.0.1:8081",
+        )
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6 literal
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    clean = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    if parts.username is None:
+        return clean, None, None
+    return clean, unquote(parts.username), unquote(parts.password or "")
+
+
 class RegistryClient:
     """Synchronous Confluent Schema Registry client.
 
-    ``url`` may carry ``user:password@`` (used as basic auth unless ``username`` is given).
+    ``url`` may carry ``user:password@`` (used as basic auth unless ``username`` is given) and may be
+    a comma-separated list (connection errors move on to the next one).
     ``token`` sends ``Authorization: Bearer``; it wins over basic credentials.
     """
 
@@ -164,19 +182,20 @@ class RegistryClient:
         max_retry_after: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        parts = urlsplit(url.rstrip("/"))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        # Like Confluent's clients, a comma-separated list of URLs fails over on connection errors.
+        self.urls: list[str] = []
+        for one in (u.strip() for u in url.split(",")):
+            if not one:
+                continue
+            clean, user, secret = _parse_url(one)
+            if user is not None and username is None:
+                username, password = user, secret
+            self.urls.append(clean)
+        if not self.urls:
             raise RegistryError(
-                f"registry URL {url!r} is not an http(s) URL",
-                endpoint=url,
-                help="use e.g. http://127.0.0.1:8081",
+                "the registry URL is empty", endpoint=url, help="use e.g. http://127.0.0.1:8081"
             )
-        if parts.username is not None and username is None:
-            username, password = parts.username, parts.password or ""
-        netloc = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
-        if ":" in parts.hostname:  # IPv6 literal
-            netloc = f"[{parts.hostname}]" + ("" if parts.port is None else f":{parts.port}")
-        self.url = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        self._current = 0
         headers = {"Accept": ACCEPT, "User-Agent": "evtctl-registry-client"}
         auth: httpx.Auth | None = None
         if token is not None:
@@ -187,9 +206,12 @@ class RegistryClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
-        self._http = httpx.Client(
-            base_url=self.url, headers=headers, auth=auth, timeout=timeout, transport=transport
-        )
+        self._http = httpx.Client(headers=headers, auth=auth, timeout=timeout, transport=transport)
+
+    @property
+    def url(self) -> str:
+        """The registry URL requests currently go to."""
+        return self.urls[self._current]
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
@@ -261,7 +283,7 @@ class RegistryClient:
             try:
                 response = self._http.request(
                     method,
-                    path,
+                    self.url + path,
                     params=clean_params,
                     json=body,
                     headers={"Content-Type": CONTENT_TYPE} if body is not None else None,
@@ -274,6 +296,7 @@ class RegistryClient:
                         endpoint=endpoint,
                         help="check the registry URL and that the registry is running",
                     ) from exc
+                self._current = (self._current + 1) % len(self.urls)
                 time.sleep(delay)
                 continue
             if response.status_code == 429 or response.status_code >= 500:

@@ -167,3 +167,12 @@ def test_unreachable_registry_is_a_located_backend_error() -> None:
     assert "GET /subjects" in info.value.render() and info.value.help
     with pytest.raises(RegistryError):
         RegistryClient("ftp://example")
+
+
+def test_comma_separated_urls_fail_over(shared_registry: RegistryProcess) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    with RegistryClient(f"http://127.0.0.1:{dead}, {shared_registry.url}", retries=2, backoff=0.01) as c:
+        assert sorted(c.schema_types()) == ["AVRO", "JSON", "PROTOBUF"]
+        assert c.url == shared_registry.url
