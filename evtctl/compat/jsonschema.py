@@ -268,6 +268,34 @@ class JNode:
     def get(self, key: str) -> Any:
         return self.raw.get(key) if isinstance(self.raw, dict) else None
 
+    def sig(self) -> str | None:
+        """Identity of this subtree when it contains no $ref (then equal text means equal
+        schemas); None otherwise. Computed once: histories compare the same subtrees often."""
+        if "sig" not in self.cache:
+            text = json.dumps(self.raw, sort_keys=True, separators=(",", ":"), default=str)
+            self.cache["sig"] = None if '"$ref"' in text else f"{self.kind}{self.integer}{text}"
+        sig: str | None = self.cache["sig"]
+        return sig
+
+    def prop_sigs(self) -> dict[str, str]:
+        """Property name -> identity (its JSON text; unique when it holds a $ref)."""
+        if "prop_sigs" not in self.cache:
+            sigs: dict[str, str] = {}
+            props = self.get("properties")
+            for name, raw in props.items() if isinstance(props, dict) else ():
+                text = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+                sigs[name] = f"{id(self)}" if '"$ref"' in text else text
+            self.cache["prop_sigs"] = sigs
+            self.cache["props"] = frozenset(sigs.items())
+        result: dict[str, str] = self.cache["prop_sigs"]
+        return result
+
+    def prop_items(self) -> frozenset[tuple[str, str]]:
+        """(property name, identity) pairs, for set differences between versions."""
+        self.prop_sigs()
+        items: frozenset[tuple[str, str]] = self.cache["props"]
+        return items
+
 
 _NODE_CACHE_KEY = "__evtctl_nodes__"
 
@@ -472,24 +500,31 @@ def collect_file_refs(path: Path, text: str) -> dict[str, str]:
 class _Difference:
     type: str
     path: str
-    original: str | None = None
-    update: str | None = None
+    original: Any = None
+    update: Any = None
 
 
 class _Context:
     def __init__(self, visited: set[tuple[int, int]] | None = None) -> None:
         self.diffs: list[_Difference] = []
         self.visited: set[tuple[int, int]] = visited if visited is not None else set()
+        self.compatible_seen = False
 
     def add(self, type_: str, path: str, original: Any = None, update: Any = None) -> None:
-        self.diffs.append(_Difference(type_, path, _show(original), _show(update)))
+        if type_ in COMPATIBLE_CHANGES:
+            # Confluent lists compatible differences too, but they never change a verdict or
+            # show up in a report, and long histories produce thousands of them.
+            self.compatible_seen = True
+            return
+        # Values stay raw: most differences are compatible and never shown.
+        self.diffs.append(_Difference(type_, path, original, update))
 
     def sub(self) -> _Context:
-        return _Context(set(self.visited))
+        return _Context(self.visited)  # the in-progress set is a stack: shared, entries popped
 
     @property
     def compatible(self) -> bool:
-        return all(d.type in COMPATIBLE_CHANGES for d in self.diffs)
+        return not self.diffs  # only incompatible differences are recorded
 
 
 def _show(value: Any) -> str | None:
@@ -541,6 +576,10 @@ def _compare(ctx: _Context, o: JNode | None, u: JNode | None, path: str) -> None
         if sub.compatible:
             ctx.diffs += sub.diffs
             return
+    if o.kind == u.kind and o.integer == u.integer:
+        sig = o.sig()
+        if sig is not None and sig == u.sig():
+            return  # identical subtrees: no differences
     if o.kind != u.kind:
         if o.kind == "false" or u.kind == "empty":
             return
@@ -548,8 +587,15 @@ def _compare(ctx: _Context, o: JNode | None, u: JNode | None, path: str) -> None
         return
     key = (id(o), id(u))
     if key in ctx.visited:
-        return  # recursive schema: this pair is already being compared
+        return  # recursive schema: this pair is already being compared further up
     ctx.visited.add(key)
+    try:
+        _compare_same_kind(ctx, o, u, path)
+    finally:
+        ctx.visited.discard(key)
+
+
+def _compare_same_kind(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
     for attr, diff in (
         ("$id", "ID_CHANGED"),
         ("title", "TITLE_CHANGED"),
@@ -587,7 +633,7 @@ def _compare(ctx: _Context, o: JNode | None, u: JNode | None, path: str) -> None
         _compare(sub, u.child("not", u.get("not"), "not"), o.child("not", o.get("not"), "not"), f"{path}/not")
         if not sub.compatible:
             ctx.add("NOT_TYPE_EXTENDED", f"{path}/not")
-        elif sub.diffs:
+        elif sub.diffs or sub.compatible_seen:
             ctx.add("NOT_TYPE_NARROWED", f"{path}/not")
     elif o.kind == "object":
         _object(ctx, o, u, path)
@@ -781,86 +827,113 @@ def _has_default(n: JNode, prop: str) -> bool:
 def _object(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
     op, up = _props(o), _props(u)
     oreq, ureq = _required(o), _required(u)
-    for name in op:
-        if name in up:
-            if name in oreq and name not in ureq:
-                ctx.add("REQUIRED_ATTRIBUTE_REMOVED", f"{path}/required/{_esc(name)}")
-            elif name not in oreq and name in ureq:
-                ctx.add(
-                    "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED"
-                    if _has_default(u, name)
-                    else "REQUIRED_ATTRIBUTE_ADDED",
-                    f"{path}/required/{_esc(name)}",
-                    name,
-                    name,
-                )
-    for name in sorted(set(op) | set(up)):
-        ppath = f"{path}/properties/{_esc(name)}"
-        if name not in up:
-            o_child = o.child(name, op[name], f"properties/{_esc(name)}")
-            if _open(u):
-                ctx.add("PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL", ppath)
-                continue
-            partial = _partial(u, name)
-            if partial is not None:
-                sub = ctx.sub()
-                _compare(sub, o_child, partial, ppath)
-                ctx.diffs += sub.diffs
-                ctx.add(
-                    "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                    if sub.compatible
-                    else "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-                    ppath,
-                    name,
-                    None,
-                )
-            elif o_child.kind == "false":
-                ctx.add("PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL", ppath)
-            else:
-                ctx.add("PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL", ppath, name, None)
-        elif name not in op:
-            u_child = u.child(name, up[name], f"properties/{_esc(name)}")
-            if _open(o):
-                ctx.add(
-                    "PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL"
-                    if u_child.kind == "empty"
-                    else "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
-                    ppath,
-                    None,
-                    name,
-                )
-                continue
-            partial = _partial(o, name)
-            if partial is not None:
-                sub = ctx.sub()
-                _compare(sub, partial, u_child, ppath)
-                ctx.diffs += sub.diffs
-                ctx.add(
-                    "PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                    if sub.compatible
-                    else "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-                    ppath,
-                    None,
-                    name,
-                )
-            if name in ureq:
-                ctx.add(
-                    "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL"
-                    if _has_default(u, name)
-                    else "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL",
-                    ppath,
-                    None,
-                    name,
-                )
-            else:
-                ctx.add("OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL", ppath)
+    for name in sorted((oreq ^ ureq) & op.keys() & up.keys()):
+        if name in oreq:
+            ctx.add("REQUIRED_ATTRIBUTE_REMOVED", f"{path}/required/{_esc(name)}")
         else:
-            _compare(
-                ctx,
-                o.child(name, op[name], f"properties/{_esc(name)}"),
-                u.child(name, up[name], f"properties/{_esc(name)}"),
-                ppath,
+            ctx.add(
+                "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED"
+                if _has_default(u, name)
+                else "REQUIRED_ATTRIBUTE_ADDED",
+                f"{path}/required/{_esc(name)}",
+                name,
+                name,
             )
+    o_open, u_open = _open(o), _open(u)
+    o_sigs, u_sigs = o.prop_sigs(), u.prop_sigs()
+    # Added or removed properties with the same schema and requiredness get the same verdict
+    # (unless patternProperties make it depend on the name): decide each kind once.
+    by_name = bool(o.get("patternProperties") or u.get("patternProperties"))
+    clean: set[tuple[Any, ...]] = set()
+    # Only properties that differ by name or content need a look (set difference in C).
+    for name in sorted({name for name, _ in o.prop_items() ^ u.prop_items()}):
+        key: tuple[Any, ...] | None = None
+        if name not in op:
+            key = ("+", name if by_name else None, u_sigs[name], name in ureq)
+        elif name not in up:
+            key = ("-", name if by_name else None, o_sigs[name])
+        if key is not None and key in clean:
+            continue
+        before = len(ctx.diffs)
+        _object_property(ctx, o, u, path, name, o_open, u_open)
+        if key is not None and len(ctx.diffs) == before:
+            clean.add(key)
+    _object_rest(ctx, o, u, path)
+
+
+def _object_property(
+    ctx: _Context, o: JNode, u: JNode, path: str, name: str, o_open: bool, u_open: bool
+) -> None:
+    op, up, ureq = _props(o), _props(u), _required(u)
+    ppath = f"{path}/properties/{_esc(name)}"
+    if name not in up:
+        o_child = o.child(name, op[name], f"properties/{_esc(name)}")
+        if u_open:
+            ctx.add("PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL", ppath)
+            return
+        partial = _partial(u, name)
+        if partial is not None:
+            sub = ctx.sub()
+            _compare(sub, o_child, partial, ppath)
+            ctx.diffs += sub.diffs
+            ctx.add(
+                "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+                if sub.compatible
+                else "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
+                ppath,
+                name,
+                None,
+            )
+        elif o_child.kind == "false":
+            ctx.add("PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL", ppath)
+        else:
+            ctx.add("PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL", ppath, name, None)
+    elif name not in op:
+        u_child = u.child(name, up[name], f"properties/{_esc(name)}")
+        if o_open:
+            ctx.add(
+                "PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL"
+                if u_child.kind == "empty"
+                else "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
+                ppath,
+                None,
+                name,
+            )
+            return
+        partial = _partial(o, name)
+        if partial is not None:
+            sub = ctx.sub()
+            _compare(sub, partial, u_child, ppath)
+            ctx.diffs += sub.diffs
+            ctx.add(
+                "PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+                if sub.compatible
+                else "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
+                ppath,
+                None,
+                name,
+            )
+        if name in ureq:
+            ctx.add(
+                "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL"
+                if _has_default(u, name)
+                else "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL",
+                ppath,
+                None,
+                name,
+            )
+        else:
+            ctx.add("OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL", ppath)
+    else:
+        _compare(
+            ctx,
+            o.child(name, op[name], f"properties/{_esc(name)}"),
+            u.child(name, up[name], f"properties/{_esc(name)}"),
+            ppath,
+        )
+
+
+def _object_rest(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
     _dependencies(ctx, o, u, path)
     o_perm, o_schema, o_key = _additional(o, "additionalProperties", "unevaluatedProperties")
     u_perm, u_schema, u_key = _additional(u, "additionalProperties", "unevaluatedProperties")
@@ -1094,7 +1167,7 @@ def _violation(d: _Difference, reader_is_new: bool) -> Violation:
     if not reader_is_new:
         verb = _FLIP.get(verb, verb)
         rest = [{"TO": "FROM", "FROM": "TO"}.get(w, w) for w in rest]
-    old, new = (d.original, d.update) if reader_is_new else (d.update, d.original)
+    old, new = (_show(d.original), _show(d.update)) if reader_is_new else (_show(d.update), _show(d.original))
     name = d.path.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
     if subject_key in ("PROPERTY", "ITEM") or subject_key.endswith(("_PROPERTY", "_ITEM")):
         noun = " ".join(words[:i]).lower().capitalize()

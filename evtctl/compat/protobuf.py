@@ -455,6 +455,13 @@ class _Diff:
                 if of.label == "required":
                     self._required(om, of, removed=True)
                 continue
+            if (
+                of.type == uf.type
+                and of.label == uf.label
+                and of.type_name == uf.type_name
+                and of.type != "message"
+            ):
+                continue  # unchanged scalar or enum field: the common case in long histories
             self._field(om, of, uf)
         for number, uf in u_by_tag.items():
             if number not in o_by_tag and uf.label == "required":
