@@ -132,6 +132,21 @@ def build_graph(workspace: Workspace) -> FlowGraph:
 # --- renderers --------------------------------------------------------------------------------------
 
 
+def _by_tenant(graph: FlowGraph) -> list[tuple[str | None, list[Node]]]:
+    """Nodes grouped by tenant (sorted), tenant-less nodes last; drawn as one box per tenant."""
+    groups: dict[str | None, list[Node]] = {}
+    for node in graph.nodes.values():
+        groups.setdefault(node.tenant, []).append(node)
+    out: list[tuple[str | None, list[Node]]] = [(t, groups[t]) for t in sorted(t for t in groups if t)]
+    if None in groups:
+        out.append((None, groups[None]))
+    return out
+
+
+def _block_id(tenant: str) -> str:
+    return "tenant_" + _SAFE.sub("_", tenant)
+
+
 def _mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;")
 
@@ -139,10 +154,17 @@ def _mermaid_text(text: str) -> str:
 def render_mermaid(graph: FlowGraph) -> str:
     shapes = {"service": ('["', '"]'), "topic": ('[("', '")]'), "group": ('{{"', '"}}')}
     lines = ["flowchart LR"]
-    for node in graph.nodes.values():
-        left, right = shapes[node.kind]
-        tags = f" ({', '.join(node.tags)})" if node.tags else ""
-        lines.append(f"    {node.id}{left}{_mermaid_text(node.label + tags)}{right}")
+    for tenant, nodes in _by_tenant(graph):
+        indent = "    "
+        if tenant is not None:
+            lines.append(f'    subgraph {_block_id(tenant)}["tenant {_mermaid_text(tenant)}"]')
+            indent = "        "
+        for node in nodes:
+            left, right = shapes[node.kind]
+            tags = f" ({', '.join(node.tags)})" if node.tags else ""
+            lines.append(f"{indent}{node.id}{left}{_mermaid_text(node.label + tags)}{right}")
+        if tenant is not None:
+            lines.append("    end")
     for edge in graph.edges:
         arrow = "-.->" if edge.dashed else "-->"
         label = f'|"{_mermaid_text(edge.label)}"|' if edge.label else ""
@@ -170,9 +192,16 @@ def _plantuml_text(text: str) -> str:
 def render_plantuml(graph: FlowGraph) -> str:
     elements = {"service": "component", "topic": "queue", "group": "collections"}
     lines = ["@startuml", "left to right direction", "skinparam componentStyle rectangle"]
-    for node in graph.nodes.values():
-        stereo = "".join(f" <<{t}>>" for t in node.tags)
-        lines.append(f'{elements[node.kind]} "{_plantuml_text(node.label)}" as {node.id}{stereo}')
+    for tenant, nodes in _by_tenant(graph):
+        indent = ""
+        if tenant is not None:
+            lines.append(f'rectangle "tenant {_plantuml_text(tenant)}" as {_block_id(tenant)} {{')
+            indent = "  "
+        for node in nodes:
+            stereo = "".join(f" <<{t}>>" for t in node.tags)
+            lines.append(f'{indent}{elements[node.kind]} "{_plantuml_text(node.label)}" as {node.id}{stereo}')
+        if tenant is not None:
+            lines.append("}")
     for edge in graph.edges:
         arrow = "..>" if edge.dashed else "-->"
         label = f" : {_plantuml_text(edge.label)}" if edge.label else ""
@@ -193,15 +222,26 @@ def render_dot(graph: FlowGraph) -> str:
         '    node [fontname="Helvetica", fontsize=10];',
         '    edge [fontname="Helvetica", fontsize=9];',
     ]
-    for node in graph.nodes.values():
-        attrs = [f"label={_dot_string(node.label)}", f"shape={shapes[node.kind]}"]
-        if node.kind == "service":
-            attrs.append('style="rounded"')
-        if "dead-letter" in node.tags:
-            attrs.append('color="red"')
-        if node.tags:
-            attrs.append(f"tooltip={_dot_string(', '.join(node.tags))}")
-        lines.append(f"    {node.id} [{', '.join(attrs)}];")
+    for tenant, nodes in _by_tenant(graph):
+        indent = "    "
+        if tenant is not None:
+            # "cluster_" makes Graphviz draw the subgraph as a box.
+            lines += [
+                f"    subgraph cluster_{_block_id(tenant)} {{",
+                f"        label={_dot_string('tenant ' + tenant)};",
+            ]
+            indent = "        "
+        for node in nodes:
+            attrs = [f"label={_dot_string(node.label)}", f"shape={shapes[node.kind]}"]
+            if node.kind == "service":
+                attrs.append('style="rounded"')
+            if "dead-letter" in node.tags:
+                attrs.append('color="red"')
+            if node.tags:
+                attrs.append(f"tooltip={_dot_string(', '.join(node.tags))}")
+            lines.append(f"{indent}{node.id} [{', '.join(attrs)}];")
+        if tenant is not None:
+            lines.append("    }")
     for edge in graph.edges:
         attrs = []
         if edge.label:

@@ -53,7 +53,7 @@ def test_output_is_deterministic(graph_ws: Path) -> None:
 
 
 def _dot_statements(text: str) -> tuple[set[str], list[tuple[str, str]]]:
-    """A strict parser for the DOT subset we emit: node, edge and default-attribute statements."""
+    """A strict parser for the DOT subset we emit: node, edge, attribute and subgraph statements."""
     ident = r"[A-Za-z_][A-Za-z0-9_]*"
     string = r'"(?:\\.|[^"\\])*"'
     value = rf"(?:{ident}|{string}|-?\d+(?:\.\d+)?)"
@@ -62,16 +62,23 @@ def _dot_statements(text: str) -> tuple[set[str], list[tuple[str, str]]]:
     assert lines[0] == "digraph evtctl {" and lines[-1] == "}"
     nodes: set[str] = set()
     edges: list[tuple[str, str]] = []
+    depth = 0
     for line in lines[1:-1]:
         stmt = line.strip()
         if m := re.fullmatch(rf"({ident})\s*->\s*({ident})(?:\s*{attrs})?;", stmt):
             edges.append((m.group(1), m.group(2)))
         elif re.fullmatch(rf"(?:(?:node|edge)\s*{attrs}|{ident}={value});", stmt):
             pass  # default attributes and graph attributes
+        elif re.fullmatch(rf"subgraph {ident} \{{", stmt):
+            depth += 1
+        elif stmt == "}":
+            depth -= 1
+            assert depth >= 0, "unbalanced braces"
         elif m := re.fullmatch(rf"({ident})\s*{attrs};", stmt):
             nodes.add(m.group(1))
         else:
             raise AssertionError(f"not a DOT statement: {stmt!r}")
+    assert depth == 0, "unbalanced braces"
     return nodes, edges
 
 
@@ -93,7 +100,11 @@ def test_mermaid_and_plantuml_reference_only_declared_nodes(graph_ws: Path) -> N
     assert len(pairs) == len(graph.edges) and {p for pair in pairs for p in pair} <= declared
     uml = render_plantuml(graph).splitlines()
     assert uml[0] == "@startuml" and uml[-1] == "@enduml"
-    aliases = {m.group(1) for line in uml if (m := re.search(r" as (\w+)", line))}
+    assert sum(line.endswith("{") for line in uml) == sum(line == "}" for line in uml) == 2  # two tenants
+    assert sum(line.strip().startswith("subgraph ") for line in mermaid) == mermaid.count("    end") == 2
+    aliases = {
+        m.group(1) for line in uml if (m := re.search(r" as (\w+)", line)) and not line.startswith("rect")
+    }
     assert aliases == set(graph.nodes)
     for line in uml:
         if m := re.match(r"(\w+) (?:-->|\.\.>) (\w+)", line):
