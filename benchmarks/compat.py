@@ -23,8 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evtctl.compat import check_compatibility, clear_cache, parse_schema  # noqa: E402
-from evtctl.compat import _by_fingerprint, _parse_cache  # noqa: E402
+from evtctl.compat import check_compatibility, clear_cache, clear_parse_cache, parse_schema  # noqa: E402
 
 
 def avro_version(n: int) -> str:
@@ -63,9 +62,24 @@ def median_ms(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def clear_parse_cache() -> None:
-    _parse_cache.clear()
-    _by_fingerprint.clear()
+def bench_format(st: str, make: Callable[[int], str], n: int, repeat: int) -> float:
+    texts = [make(i) for i in range(n + 1)]
+    clear_parse_cache()
+    start = time.perf_counter()
+    parsed = [parse_schema(st, t) for t in texts]
+    parse_cold = (time.perf_counter() - start) * 1000 / len(texts)
+    parse_hit = median_ms(lambda: parse_schema(st, texts[-1]), repeat * 20)
+    candidate, history = parsed[-1], parsed[:-1]
+
+    def cold() -> None:
+        clear_cache()
+        report = check_compatibility(candidate, history, "FULL_TRANSITIVE")
+        assert report.compatible, report.violations[:3]
+
+    check_cold = median_ms(cold, repeat)
+    check_warm = median_ms(lambda: check_compatibility(candidate, history, "FULL_TRANSITIVE"), repeat)
+    print(f"{st:<10}{parse_cold:>10.2f}ms{parse_hit:>10.4f}ms{check_cold:>10.1f}ms{check_warm:>10.2f}ms")
+    return check_cold
 
 
 def main() -> None:
@@ -78,23 +92,7 @@ def main() -> None:
     print(f"{'format':<10}{'parse cold':>12}{'parse hit':>12}{'check cold':>12}{'check warm':>12}")
     results: dict[str, float] = {}
     for st, make in (("AVRO", avro_version), ("PROTOBUF", proto_version), ("JSON", json_version)):
-        texts = [make(i) for i in range(n + 1)]
-        clear_parse_cache()
-        start = time.perf_counter()
-        parsed = [parse_schema(st, t) for t in texts]
-        parse_cold = (time.perf_counter() - start) * 1000 / len(texts)
-        parse_hit = median_ms(lambda: parse_schema(st, texts[-1]), repeat * 20)
-        candidate, history = parsed[-1], parsed[:-1]
-
-        def cold() -> None:
-            clear_cache()
-            report = check_compatibility(candidate, history, "FULL_TRANSITIVE")
-            assert report.compatible, report.violations[:3]
-
-        check_cold = median_ms(cold, repeat)
-        check_warm = median_ms(lambda: check_compatibility(candidate, history, "FULL_TRANSITIVE"), repeat)
-        results[st] = check_cold
-        print(f"{st:<10}{parse_cold:>10.2f}ms{parse_hit:>10.4f}ms{check_cold:>10.1f}ms{check_warm:>10.2f}ms")
+        results[st] = bench_format(st, make, n, repeat)
 
     import avro.schema
     from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType

@@ -39,6 +39,7 @@ __all__ = [
     "check_compatibility",
     "checker_for",
     "clear_cache",
+    "clear_parse_cache",
     "guess_schema_type",
     "normalize_level",
     "normalize_schema_type",
@@ -89,6 +90,12 @@ def checker_for(schema_type: str) -> FormatChecker:
 _PARSE_CACHE_SIZE = 4096
 _parse_cache: OrderedDict[tuple[str, str, str, tuple[tuple[str, str], ...]], ParsedSchema] = OrderedDict()
 _by_fingerprint: dict[tuple[str, str], ParsedSchema] = {}
+
+
+def clear_parse_cache() -> None:
+    """Forget parsed schemas (benchmarks measure cold parses with it)."""
+    _parse_cache.clear()
+    _by_fingerprint.clear()
 
 
 def parse_schema(
