@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evtctl.compat import check_compatibility, clear_cache, clear_parse_cache, parse_schema  # noqa: E402
+from evtctl.compat import check_compatibility, clear_cache, clear_parse_cache, parse_schema
 
 
 def avro_version(n: int) -> str:
