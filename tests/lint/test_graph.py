@@ -125,3 +125,12 @@ def test_graph_cli_writes_file_and_rejects_unknown_format(graph_ws: Path, tmp_pa
     assert out.read_text() == render_dot(build_graph(load(graph_ws)))
     bad = evtctl("graph", str(graph_ws), "--format", "svg")
     assert bad.returncode == 2 and ", ".join(FORMATS) in bad.stderr
+
+
+def test_graph_of_an_invalid_workspace_is_a_located_error(tmp_path: Path) -> None:
+    root = materialize(tmp_path)
+    broken = "apiVersion: evtctl/v1\nkind: Topik\nmetadata: {name: x}\n"
+    (root / "topology" / "broken.yaml").write_text(broken)
+    result = evtctl("graph", str(root))
+    assert result.returncode == 2 and result.stdout == ""
+    assert "broken.yaml:2:" in result.stderr and "Traceback" not in result.stderr
