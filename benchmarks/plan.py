@@ -24,8 +24,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -36,8 +38,14 @@ from gen_workspace import generate  # noqa: E402
 READY = re.compile(r"evtctl broker ready kafka=(\S+) registry=(\S+)")
 
 
-def start_broker(data: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+def _drain(stream: IO[bytes]) -> None:
+    for _ in stream:  # keep the broker's stdout flowing
+        pass
+
+
+def start_broker(data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
+    data.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -59,7 +67,7 @@ def start_broker(data: Path) -> tuple[subprocess.Popen[bytes], str, str]:
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("ab"),
     )
     assert proc.stdout is not None
     deadline = time.monotonic() + 30
@@ -68,6 +76,7 @@ def start_broker(data: Path) -> tuple[subprocess.Popen[bytes], str, str]:
         line = proc.stdout.readline()
         m = READY.search(line.decode(errors="replace"))
         if m:
+            threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
             return proc, m.group(1), m.group(2)
     proc.kill()
     raise SystemExit(f"broker did not start: {line!r}")
@@ -168,13 +177,14 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=2_000)
     parser.add_argument("--subjects", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--broker-log", default=os.devnull, help="where the broker's stderr goes")
     parser.add_argument("--peer-tansu", action="store_true", help="also plan the topics alone against Tansu")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="evtctl-plan-bench-") as tmp:
         root = Path(tmp)
         ws = root / "ws"
         generate(ws, args.topics, args.services, args.subjects)
-        proc, bootstrap, registry = start_broker(root / "data")
+        proc, bootstrap, registry = start_broker(root / "data", Path(args.broker_log))
         try:
             point_at(ws, bootstrap, registry)
             seconds, changes = apply_once(ws)

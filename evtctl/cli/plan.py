@@ -228,7 +228,7 @@ def apply_command(
         ws = _load(workspace, environment, context or saved.context)
         tgt, _ = _open(ws, context or saved.context)
         try:
-            now = fingerprint(tgt.read_live(saved.kinds))
+            now = fingerprint(saved.read_live(tgt))
             changed = staleness(saved.fingerprint, now)
             if changed:
                 shown = "; ".join(changed[:20]) + (

@@ -9,7 +9,7 @@ DescribeClientQuotas, one ListGroups), and every change kind is applied in one b
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from evtctl.cluster.capabilities import Capabilities
@@ -107,32 +107,44 @@ class KafkaBackend:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def read_topics(self) -> dict[str, TopicState]:
+    def read_topics(
+        self, only: Collection[str] | None = None, wants_configs: Callable[[str], bool] | None = None
+    ) -> dict[str, TopicState]:
+        """All topics (or just ``only``, one Metadata request each); configs of the topics
+        ``wants_configs`` accepts (default all) in one DescribeConfigs."""
         ConfigResource = _ck().ConfigResource
         ConfigSource = _ck().ConfigSource
         ResourceType = _ck().ResourceType
 
-        self.round_trips += 1
+        topics: dict[str, Any] = {}
         try:
-            metadata = self._admin.list_topics(timeout=self.config.timeout)
+            if only is None:
+                self.round_trips += 1
+                topics = dict(self._admin.list_topics(timeout=self.config.timeout).topics)
+            else:
+                for name in sorted(only):
+                    self.round_trips += 1
+                    topics.update(self._admin.list_topics(topic=name, timeout=self.config.timeout).topics)
         except Exception as err:
             raise BackendError(
                 f"could not read topic metadata from {self.config.bootstrap}: {_err_text(err)}",
                 location=Location(context="Metadata"),
                 help="check the context's bootstrap servers and security settings",
             ) from None
+        metadata = topics
         layout: dict[str, tuple[int, int]] = {}
-        for name, tmeta in metadata.topics.items():
+        for name, tmeta in metadata.items():
             if is_internal_topic(name) or tmeta.error is not None:
                 continue
             parts = tmeta.partitions
             first = parts.get(0) or next(iter(parts.values()), None)
             layout[name] = (len(parts), len(first.replicas) if first is not None else 0)
         configs: dict[str, dict[str, str]] = {name: {} for name in layout}
-        if layout:
+        described = sorted(n for n in layout if wants_configs is None or wants_configs(n))
+        if described:
             self.round_trips += 1
             futures = self._admin.describe_configs(
-                [ConfigResource(ResourceType.TOPIC, name) for name in sorted(layout)],
+                [ConfigResource(ResourceType.TOPIC, name) for name in described],
                 request_timeout=self.write_timeout,
             )
             for resource, fut in futures.items():

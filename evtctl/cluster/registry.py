@@ -8,7 +8,7 @@ per subject (the REST API has no bulk form), also on the pool. ``round_trips`` c
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -96,9 +96,21 @@ class RegistryBackend:
         level = data.get("compatibilityLevel") or data.get("compatibility")
         return None if level is None else str(level)
 
-    def read_subjects(self) -> tuple[dict[str, SubjectState], str]:
+    def read_subjects(self, only: Collection[str] | None = None) -> tuple[dict[str, SubjectState], str]:
+        """Every subject (or just ``only``) with all versions and its own compatibility level."""
+        from evtctl.registry.client import RegistryError
+
         level = self.global_compatibility()
-        rows = self._all_versions()
+        if only is None:
+            rows = self._all_versions()
+        else:
+            rows = {}
+            for name in sorted(only):
+                try:
+                    rows[name] = self._subject_versions(name)
+                except RegistryError as err:
+                    if err.status != 404:
+                        raise
         names = sorted(rows)
         with ThreadPoolExecutor(POOL_SIZE) as pool:
             levels = dict(zip(names, pool.map(self._subject_level, names), strict=True))

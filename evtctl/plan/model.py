@@ -309,5 +309,8 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
         "context": {"type": "string"},
         "round_trips": {"type": "integer"},
         "live_fingerprint": {"type": "object", "additionalProperties": {"type": "string"}},
+        "kinds": {"type": "array", "items": {"type": "string"}},
+        "targets": {"type": "array", "items": {"type": "string"}},
+        "config_topics": {"type": ["array", "null"], "items": {"type": "string"}},
     },
 }

@@ -103,12 +103,26 @@ class Target:
         return frozenset(kinds)
 
     def read_live(
-        self, kinds: Iterable[str], *, with_offsets: bool = False, user_names: Iterable[str] = ()
+        self,
+        kinds: Iterable[str],
+        *,
+        with_offsets: bool = False,
+        user_names: Iterable[str] = (),
+        targets: Iterable[str] = (),
+        wants_configs: Callable[[str], bool] | None = None,
     ) -> ClusterState:
-        """Live state of ``kinds`` (those this cluster supports), the kinds read in parallel."""
+        """Live state of ``kinds`` (those this cluster supports), the kinds read in parallel.
+
+        ``targets`` ("kind/name") narrows topics and subjects to those names: a targeted plan reads
+        only what it can change."""
         wanted = [k for k in KINDS if k in set(kinds) & self.readable_kinds()]
+        only: dict[str, set[str]] = {}
+        for t in targets:
+            kind, _, name = t.partition("/")
+            only.setdefault(kind, set()).add(name)
+        topics_only = only.get("topic") if only else None
         readers: dict[str, Callable[[], Mapping[str, Resource]]] = {
-            "topic": self.kafka.read_topics,
+            "topic": lambda: self.kafka.read_topics(topics_only, wants_configs),
             "acl": self.kafka.read_acls,
             "user": lambda: self.kafka.read_users(user_names),
             "quota": self.kafka.read_quotas,
@@ -118,9 +132,9 @@ class Target:
         level = "BACKWARD"
         with ThreadPoolExecutor(len(wanted) or 1) as pool:
             futures = {k: pool.submit(readers[k]) for k in wanted if k != "subject"}
-            subjects = (
-                pool.submit(self.registry.read_subjects) if "subject" in wanted and self.registry else None
-            )
+            subjects = None
+            if "subject" in wanted and self.registry is not None:
+                subjects = pool.submit(self.registry.read_subjects, only.get("subject") if only else None)
             for fut in futures.values():
                 resources.extend(fut.result().values())
             if subjects is not None:
@@ -146,6 +160,8 @@ class PlanResult:
     fingerprint: dict[str, str]
     kinds: tuple[str, ...]
     options: DiffOptions = field(default_factory=DiffOptions)
+    targets: tuple[str, ...] = ()
+    config_topics: tuple[str, ...] | None = None  # topics whose configs were read; None: all
 
 
 def make_plan(
@@ -157,8 +173,22 @@ def make_plan(
     targets: Iterable[str] = (),
     kinds: Iterable[str] | None = None,
 ) -> PlanResult:
-    wanted = set(kinds) if kinds is not None else kinds_to_read(desired, desired.scopes)
-    live = target.read_live(wanted, user_names=user_names(desired))
+    targets = tuple(targets)
+    if kinds is not None:
+        wanted = set(kinds)
+    elif targets:
+        wanted = {t.partition("/")[0] for t in targets}
+    else:
+        wanted = kinds_to_read(desired, desired.scopes)
+    scopes = desired.scopes
+
+    def wants_configs(name: str) -> bool:
+        # only declared topics can be updated; the others are at most deleted
+        return name in desired.state.topics or scopes.manages("topic", name)
+
+    live = target.read_live(
+        wanted, user_names=user_names(desired), targets=targets, wants_configs=wants_configs
+    )
     warnings = list(desired.warnings)
     for k in sorted(wanted - set(live.kinds)):
         if k == "subject":
@@ -193,7 +223,9 @@ def make_plan(
         plan,
         warnings=tuple(dict.fromkeys([*warnings, *(w for w in plan.warnings if "cannot manage" not in w)])),
     )
-    return PlanResult(plan, live, fingerprint(live), tuple(live.kinds), options)
+    described = tuple(sorted(n for n in live.topics if wants_configs(n)))
+    config_topics = None if len(described) == len(live.topics) else described
+    return PlanResult(plan, live, fingerprint(live), tuple(live.kinds), options, targets, config_topics)
 
 
 # ---- saved plans --------------------------------------------------------------------------------
@@ -204,6 +236,8 @@ def save_plan(path: Path, result: PlanResult, *, context: str, workspace: str) -
     data["context"] = context
     data["workspace"] = workspace
     data["kinds"] = sorted(result.kinds)
+    data["targets"] = list(result.targets)
+    data["config_topics"] = None if result.config_topics is None else list(result.config_topics)
     data["live_fingerprint"] = result.fingerprint
     path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
 
@@ -215,6 +249,18 @@ class SavedPlan:
     workspace: str
     kinds: tuple[str, ...]
     fingerprint: Mapping[str, str]
+    targets: tuple[str, ...] = ()
+    config_topics: frozenset[str] | None = None
+
+    def read_live(self, target: Target) -> ClusterState:
+        """The live state read exactly as the plan read it, for the staleness check."""
+        only = self.config_topics
+        return target.read_live(
+            self.kinds,
+            targets=self.targets,
+            user_names={key.split("/")[1] for key in self.fingerprint if key.startswith("user/")},
+            wants_configs=None if only is None else only.__contains__,
+        )
 
 
 def load_plan(path: Path) -> SavedPlan:
@@ -239,6 +285,8 @@ def load_plan(path: Path) -> SavedPlan:
             str(data.get("workspace", "")),
             tuple(data["kinds"]),
             {str(k): str(v) for k, v in data["live_fingerprint"].items()},
+            tuple(str(t) for t in data.get("targets") or ()),
+            None if data.get("config_topics") is None else frozenset(map(str, data["config_topics"])),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise InputError(f"the saved plan is damaged: {err!r}", location=loc) from None
