@@ -183,3 +183,15 @@ def test_cycle_detection_is_iterative_and_finds_every_component() -> None:
     graph = {"a": ["b"], "b": ["a", "c"], "c": ["d"], "d": ["c"], "e": ["e"], "f": []}
     components = sorted(sorted(c) for c in strongly_connected(graph))
     assert components == [["a", "b"], ["c", "d"], ["e"], ["f"]]
+
+
+def test_environment_overlay_is_linted_as_deployed(tmp_path: Path) -> None:
+    from evtctl.workspace import check_workspace
+
+    root = materialize(tmp_path)
+    assert "EVT101" not in codes(root)
+    workspace, problems = check_workspace(root, environment="dev")
+    assert not problems and workspace is not None
+    (hit,) = [d for d in run_lint(workspace).diagnostics if d.code == "EVT101"]
+    assert "shop.orders.created" in hit.message
+    assert hit.location.file is not None and hit.location.file.endswith("evtctl.yaml")  # the overlay's line
