@@ -101,22 +101,25 @@ def register(app: typer.Typer) -> None:
     @schema_app.command("lock")
     def lock_cmd(
         output_file: Annotated[
-            Path, typer.Option("--output", "-o", help="Lock file to write (default evtctl.lock.json).")
-        ] = Path("evtctl.lock.json"),
+            Path | None,
+            typer.Option(
+                "--output", "-o", help="Lock file to write (default: evtctl.lock.json at the workspace root)."
+            ),
+        ] = None,
         registry: Annotated[
             str | None,
             typer.Option(
-                "--registry", help="Record the versions registered in this registry (default: local files)."
+                "--registry", help="Record the versions registered there instead of the local files."
             ),
         ] = None,
         environment: Annotated[
             str | None, typer.Option("--env", "-e", help="Workspace environment overlay.")
         ] = None,
     ) -> None:
-        """Write a lock file of every workspace subject's versions, for offline `schema check --lock`."""
+        """Record every subject's schema versions for offline `evtctl schema check --lock`."""
         from evtctl.compat.workspace_check import write_lock
 
-        count = write_lock(output_file, registry=registry, environment=environment)
-        typer.echo(f"wrote {output_file} ({count} subjects)")
+        path, count = write_lock(output_file, registry=registry, environment=environment)
+        typer.echo(f"wrote {path} ({count} subject{'s' if count != 1 else ''})")
 
     app.add_typer(schema_app, name="schema")

@@ -475,11 +475,9 @@ def _base(obj: Any) -> str:
     return ""
 
 
-def collect_file_refs(path: Path, text: str) -> dict[str, str]:
-    """Files that ``$ref``s point to (relative to the referring file), read transitively."""
-    from evtctl.compat import read_text
-
-    found: dict[str, str] = {}
+def find_file_refs(path: Path, text: str) -> dict[str, Path]:
+    """Files that ``$ref``s point to (relative to the referring file), found transitively."""
+    found: dict[str, Path] = {}
     todo: list[tuple[Path, str]] = [(path.parent, text)]
     while todo:
         base, body = todo.pop()
@@ -488,9 +486,16 @@ def collect_file_refs(path: Path, text: str) -> dict[str, str]:
                 continue
             candidate = base / ref
             if candidate.is_file():
-                found[ref] = read_text(candidate)
-                todo.append((candidate.parent, found[ref]))
+                found[ref] = candidate
+                todo.append((candidate.parent, candidate.read_text(encoding="utf-8", errors="replace")))
     return found
+
+
+def collect_file_refs(path: Path, text: str) -> dict[str, str]:
+    """``$ref`` name -> text of every file the schema refers to (see :func:`find_file_refs`)."""
+    from evtctl.compat import read_text
+
+    return {name: read_text(p) for name, p in find_file_refs(path, text).items()}
 
 
 # ----------------------------------------------------------------------------- diff (Confluent's SchemaDiff)

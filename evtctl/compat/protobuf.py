@@ -213,7 +213,7 @@ def _build_model(fds: Any, origin: str) -> ProtoModel:
     main_copy = type(main)()
     main_copy.CopyFrom(main)
     main_copy.ClearField("source_code_info")
-    main_copy.name = PurePosixPath(origin).name if origin.endswith(".proto") else "schema.proto"
+    main_copy.name = "schema.proto"  # identity must not depend on where the text came from
     return ProtoModel(
         package=main.package,
         syntax=main.syntax or "proto2",
@@ -267,11 +267,12 @@ def _enum(e: Any, prefix: str, types: dict[str, PMessage | PEnum]) -> PEnum:
     return en
 
 
-def collect_imports(path: Path, text: str, include_dirs: list[Path]) -> dict[str, str]:
-    """Read the files ``text`` imports (transitively) from ``include_dirs``, the file's directory
-    and its parent directories (so ``import "orders/v1/common.proto"`` resolves from a root)."""
+def find_imports(path: Path, text: str, include_dirs: list[Path]) -> dict[str, Path]:
+    """Files that ``text`` imports (transitively), found under ``include_dirs``, the file's
+    directory and its parent directories (so ``import "orders/v1/common.proto"`` resolves from a
+    root). Well-known types are bundled; unknown imports are left for protoc to report."""
     roots = [*include_dirs, path.parent, *path.parent.parents]
-    found: dict[str, str] = {}
+    found: dict[str, Path] = {}
     todo = list(_IMPORT_RE.findall(text))
     while todo:
         name = todo.pop()
@@ -280,13 +281,17 @@ def collect_imports(path: Path, text: str, include_dirs: list[Path]) -> dict[str
         for root in roots:
             candidate = root / name
             if candidate.is_file():
-                from evtctl.compat import read_text
-
-                found[name] = read_text(candidate)
-                todo.extend(_IMPORT_RE.findall(found[name]))
+                found[name] = candidate
+                todo.extend(_IMPORT_RE.findall(candidate.read_text(encoding="utf-8", errors="replace")))
                 break
-        # Not found: protoc reports the import with its line and column.
     return found
+
+
+def collect_imports(path: Path, text: str, include_dirs: list[Path]) -> dict[str, str]:
+    """Import path -> text of every file ``text`` imports (see :func:`find_imports`)."""
+    from evtctl.compat import read_text
+
+    return {name: read_text(p) for name, p in find_imports(path, text, include_dirs).items()}
 
 
 # ----------------------------------------------------------------------------- checker
