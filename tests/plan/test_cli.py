@@ -147,3 +147,23 @@ def test_drift_then_import_round_trip(ws: Ws, broker: BrokerProcess, tmp_path: P
         f.rename(ws.root / "topology" / f.name)
     r = ws.cli("plan", "--detailed-exitcode")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_local_context_starts_the_embedded_broker_and_converges(tmp_path: Path) -> None:
+    from evtctl.broker.daemon import stop_daemon
+
+    ws = Ws(tmp_path / "local", "unused:1", None, "loc-")
+    ws.config["spec"] = {"managed": {"tenantPrefixes": ["loc-"]}}  # default context: local
+    t = ws.topic("orders", 2, retention_ms="1d")
+    svc = ws.name("svc")
+    ws.add("Principal", svc, {"mechanism": "PLAIN"})
+    ws.add("Service", svc, {"principal": svc, "produces": [t]})
+    ws.write()
+    try:
+        r = ws.cli("apply", "--auto-approve")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (ws.root / ".evtctl").is_dir()
+        r = ws.cli("plan", "--detailed-exitcode")
+        assert r.returncode == 0 and "No changes" in r.stdout, r.stdout + r.stderr
+    finally:
+        stop_daemon(ws.root / ".evtctl")
