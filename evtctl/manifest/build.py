@@ -25,7 +25,9 @@ from evtctl.manifest.model import (
     Compatibility,
     ConsumerGroup,
     Consumption,
+    ContractDoc,
     DeliveryGuarantee,
+    EventExamplesDoc,
     Kind,
     Metadata,
     NamingStrategy,
@@ -79,6 +81,8 @@ class Built:
     access_policies: list[AccessPolicy] = field(default_factory=list)
     quotas: list[Quota] = field(default_factory=list)
     tenants: list[Tenant] = field(default_factory=list)
+    contracts: list[ContractDoc] = field(default_factory=list)
+    event_examples: list[EventExamplesDoc] = field(default_factory=list)
     index: dict[tuple[str, str], Resource] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
@@ -489,6 +493,28 @@ def _tenant(d: _Doc) -> Tenant:
     )
 
 
+def _contract(d: _Doc) -> ContractDoc:
+    from evtctl.contracts.model import SpecProblem, build_contract
+
+    found: list[SpecProblem] = []
+    contract = build_contract(
+        d.data["metadata"]["name"], d.spec, lambda p: d.loc("spec", *p), found, owner=d.metadata().owner
+    )
+    d.problems.extend(Problem(p.message, p.location, p.help, Code.VALUE) for p in found)
+    return ContractDoc(
+        metadata=d.metadata(), location=d.loc(), source=d.source, tenant=d.tenant(), contract=contract
+    )
+
+
+def _event_examples(d: _Doc) -> EventExamplesDoc:
+    from evtctl.contracts.model import build_examples
+
+    examples = build_examples(d.data["metadata"]["name"], d.spec, lambda p: d.loc("spec", *p))
+    return EventExamplesDoc(
+        metadata=d.metadata(), location=d.loc(), source=d.source, tenant=d.tenant(), examples=examples
+    )
+
+
 def _check_regex(d: _Doc, pattern: str, path: tuple[str | int, ...]) -> None:
     try:
         re.compile(pattern)
@@ -516,6 +542,8 @@ def build_documents(
         Kind.ACCESS_POLICY.value: _access_policy,
         Kind.QUOTA.value: _quota,
         Kind.TENANT.value: _tenant,
+        Kind.CONTRACT.value: _contract,
+        Kind.EVENT_EXAMPLES.value: _event_examples,
     }
     targets: dict[str, list[Any]] = {
         Kind.TOPIC.value: out.topics,
@@ -526,6 +554,8 @@ def build_documents(
         Kind.ACCESS_POLICY.value: out.access_policies,
         Kind.QUOTA.value: out.quotas,
         Kind.TENANT.value: out.tenants,
+        Kind.CONTRACT.value: out.contracts,
+        Kind.EVENT_EXAMPLES.value: out.event_examples,
     }
     owners: list[tuple[str, str]] = []
     ordered = sorted(documents, key=lambda item: item[0] != Kind.TENANT.value)  # tenants first

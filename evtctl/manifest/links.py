@@ -195,9 +195,45 @@ def link(built: Built, broken: set[tuple[str, str]] | None = None) -> list[AclEn
     ):
         built.index[(_kind_of(resource), resource.name)] = resource
 
+    _link_contracts(built, topics, services, problems)
     for service in built.services:
         acls.extend(derived_acls(service))
     return acls
+
+
+def _link_contracts(built: Built, topics: _Names, services: _Names, problems: list[Problem]) -> None:
+    """A contract's consumer must consume its topic; examples' producer must produce theirs."""
+    by_name = {s.name: s for s in built.services}
+    for doc in built.contracts:
+        c = doc.contract
+        if not topics.check(c.topic, partial(doc.at, "spec", "topic"), "topic", problems):
+            continue
+        if services.check(c.consumer, partial(doc.at, "spec", "consumer"), "consumer service", problems):
+            consumer = by_name.get(c.consumer)
+            if consumer is not None and c.topic not in consumer.consumed_topics:
+                problems.append(
+                    Problem(
+                        f"service {c.consumer!r} has a contract on {c.topic!r} but does not consume it",
+                        doc.at("spec", "topic"),
+                        f"add {c.topic!r} to the consumes list of service {c.consumer!r}",
+                        Code.REFERENCE,
+                    )
+                )
+    for edoc in built.event_examples:
+        e = edoc.examples
+        if not topics.check(e.topic, partial(edoc.at, "spec", "topic"), "topic", problems):
+            continue
+        if services.check(e.producer, partial(edoc.at, "spec", "producer"), "producer service", problems):
+            producer = by_name.get(e.producer)
+            if producer is not None and e.topic not in producer.produced_topics:
+                problems.append(
+                    Problem(
+                        f"service {e.producer!r} has examples for {e.topic!r} but does not produce it",
+                        edoc.at("spec", "topic"),
+                        f"add {e.topic!r} to the produces list of service {e.producer!r}",
+                        Code.REFERENCE,
+                    )
+                )
 
 
 def _field_at(service: Service, index: int, path: tuple[str, ...]) -> Location:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evtctl.contracts.model import Contract, EventExamples
 from evtctl.errors import Location
 
 API_VERSION = "evtctl/v1"
@@ -29,6 +30,8 @@ class Kind(enum.StrEnum):
     ACCESS_POLICY = "AccessPolicy"
     QUOTA = "Quota"
     TENANT = "Tenant"
+    CONTRACT = "Contract"  # consumer-driven contract (evtctl.contracts)
+    EVENT_EXAMPLES = "EventExamples"  # a producer's sample events (evtctl.contracts)
 
 
 class Classification(enum.StrEnum):
@@ -450,6 +453,20 @@ class ManagedScope:
         return False  # nothing declared: nothing is deletable
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContractDoc(Resource):
+    """A ``Contract`` document; the contract itself is ``evtctl.contracts.model.Contract``."""
+
+    contract: Contract
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventExamplesDoc(Resource):
+    """An ``EventExamples`` document."""
+
+    examples: EventExamples
+
+
 @dataclass(frozen=True, slots=True)
 class WorkspaceConfig:
     path: Path  # the evtctl.yaml file
@@ -488,6 +505,8 @@ class Workspace:
     quotas: tuple[Quota, ...]
     tenants: tuple[Tenant, ...]
     files: tuple[Path, ...]  # manifest files read
+    contracts: tuple[Contract, ...] = ()
+    event_examples: tuple[EventExamples, ...] = ()
     _index: Mapping[tuple[str, str], Resource] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, kind: Kind | str, name: str) -> Resource | None:

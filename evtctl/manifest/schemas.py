@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from evtctl.contracts.model import CONTRACT_SPEC_SCHEMA, EXAMPLES_SPEC_SCHEMA
 from evtctl.kafka.topic_configs import TOPIC_CONFIGS, ConfigType
 from evtctl.manifest.model import (
     API_VERSION,
@@ -285,6 +286,9 @@ SPECS: dict[str, dict[str, Any]] = {
         },
         ("prefixes",),
     ),
+    # Consumer-driven contracts: the shapes live with the feature (evtctl.contracts.model).
+    Kind.CONTRACT.value: CONTRACT_SPEC_SCHEMA,
+    Kind.EVENT_EXAMPLES.value: EXAMPLES_SPEC_SCHEMA,
 }
 
 _OVERLAY = _obj(

@@ -233,6 +233,8 @@ def check_workspace(
         quotas=tuple(built.quotas),
         tenants=tuple(built.tenants),
         files=tuple(manifest_files),
+        contracts=tuple(c.contract for c in built.contracts),
+        event_examples=tuple(e.examples for e in built.event_examples),
         _index=built.index,
     )
     return workspace, problems
