@@ -33,6 +33,12 @@ async def start_hosted_registry(broker: Broker) -> tuple[Any, str | None]:
 
 
 async def serve(cfg: BrokerConfig, *, ready: bool = True) -> None:
+    # Signal handlers first: a SIGTERM right after the ready line must still shut down cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
     broker = Broker(cfg)
     await broker.start()
     registry_handle, registry_url = None, None
@@ -44,11 +50,6 @@ async def serve(cfg: BrokerConfig, *, ready: bool = True) -> None:
                 f"registry={registry_url or 'off'} data_dir={cfg.data_dir} node_id={broker.node_id} "
                 f"cluster_id={broker.cluster_id}"
             )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
         if registry_handle is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import fcntl
 import functools
 import logging
@@ -18,13 +17,14 @@ import shutil
 import ssl
 import struct
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 from evtctl.broker.config import BrokerConfig, ListenerConfig
 from evtctl.broker.context import AllowAll, Authorizer, ConnectionState, RequestContext
 from evtctl.broker.handlers import HandlerRegistry, default_registry
 from evtctl.broker.log.partition import PartitionLog, now_ms
+from evtctl.broker.log.writer import LogWriter
 from evtctl.broker.protocol.codec import DecodeError, Message, codec, is_flexible, read_uvarint
 from evtctl.broker.protocol.errors import ErrorCode
 from evtctl.broker.state import MetadataStore, TopicMeta, effective_configs
@@ -55,9 +55,7 @@ class Broker:
         self.recovered_bytes = 0  # torn-tail bytes truncated at start-up
         self.plugins: dict[str, Any] = {}  # other areas hang their state here (groups, txn, quotas)
         self._lock_fd: int | None = None
-        self._dirty: set[PartitionLog] = set()
-        self._flush_waiters: list[asyncio.Future[None]] = []
-        self._flush_event: asyncio.Event | None = None
+        self.writer: LogWriter | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._connections: set[asyncio.Task[None]] = set()
         self._closing = False
@@ -101,16 +99,16 @@ class Broker:
 
     def _open_log(self, meta: TopicMeta, partition: int, *, clean: bool) -> int:
         directory = self.data_dir / "logs" / f"{meta.name}-{partition}"
-        plog = PartitionLog(directory, meta.name, partition, self.topic_configs(meta))
+        plog = PartitionLog(directory, meta.name, partition, self.topic_configs(meta), self.writer)
         truncated = plog.open(clean=clean)
         self.logs[(meta.name, partition)] = plog
         return truncated
 
     async def start(self) -> None:
         self._lock()
+        self.writer = LogWriter(asyncio.get_running_loop())
         self.open_logs()
         self.registry.run_start_hooks(self)  # plug-ins (groups, security) attach to the opened broker
-        self._flush_event = asyncio.Event()
         listeners = [ListenerConfig("PLAINTEXT", self.cfg.host, self.cfg.port), *self.cfg.extra_listeners]
         for i, lst in enumerate(listeners):
             try:
@@ -130,7 +128,6 @@ class Broker:
                 self.port = bound
                 self.cfg.port = bound
             self.servers.append(server)
-        self._tasks.append(asyncio.create_task(self._flusher()))
         self._tasks.append(asyncio.create_task(self._housekeeping()))
 
     async def close(self) -> None:
@@ -149,11 +146,12 @@ class Broker:
         for server in self.servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 1.0)
-        for waiter in self._flush_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        if self.writer is not None:
+            await self.writer.barrier(sync=True)
         for plog in self.logs.values():
             plog.close()
+        if self.writer is not None:
+            self.writer.stop()
         (self.data_dir / CLEAN_SHUTDOWN).write_text("clean\n")
         if self._lock_fd is not None:
             os.close(self._lock_fd)
@@ -175,7 +173,6 @@ class Broker:
         for p in range(meta.partitions):
             plog = self.logs.pop((name, p), None)
             if plog is not None:
-                self._dirty.discard(plog)
                 target = plog.directory.with_name(f"{plog.directory.name}.{meta.topic_id.hex}.deleted")
                 with contextlib.suppress(OSError):
                     plog.directory.rename(target)
@@ -208,45 +205,6 @@ class Broker:
         if not self.cfg.auto_create_topics or validate_topic_name(name) is not None:
             return None
         return self.create_topic(name, self.cfg.num_partitions, {})
-
-    # ------------------------------------------------------------------ durability (group commit)
-
-    async def wait_durable(self, logs: Iterable[PartitionLog]) -> None:
-        """Return once everything appended so far to ``logs`` is fsynced. Concurrent callers share one
-        fsync round (group commit)."""
-        assert self._flush_event is not None
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._dirty.update(logs)
-        self._flush_waiters.append(fut)
-        self._flush_event.set()
-        await fut
-
-    async def _flusher(self) -> None:
-        assert self._flush_event is not None
-        while True:
-            await self._flush_event.wait()
-            self._flush_event.clear()
-            dirty, self._dirty = self._dirty, set()
-            waiters, self._flush_waiters = self._flush_waiters, []
-            segments = [
-                s for plog in dirty if not plog.deleted for s in plog.segments if s.dirty and not s.closed
-            ]
-            for s in segments:
-                s.dirty = False
-            error: BaseException | None = None
-            try:
-                if segments:
-                    await asyncio.to_thread(_fsync_all, [s.fd for s in segments])
-            except OSError as err:
-                error = err
-            for plog in dirty:
-                plog.flushed_offset = plog.log_end_offset
-            for w in waiters:
-                if not w.done():
-                    if error is None:
-                        w.set_result(None)
-                    else:
-                        w.set_exception(error)
 
     # ------------------------------------------------------------------ housekeeping
 
@@ -437,15 +395,6 @@ def _skip_tagged_fields(buf: memoryview, pos: int) -> int:
         if pos > len(buf):
             raise DecodeError("truncated tagged fields in request header")
     return pos
-
-
-def _fsync_all(fds: list[int]) -> None:
-    for fd in fds:
-        try:
-            os.fsync(fd)
-        except OSError as err:
-            if err.errno != errno.EBADF:  # EBADF: the segment was deleted meanwhile (retention, topic delete)
-                raise
 
 
 def print_ready(line: str) -> None:

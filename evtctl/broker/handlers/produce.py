@@ -1,14 +1,17 @@
 """Produce (key 0), versions 3-10: record batches are validated by header and CRC only, stored as-is.
 
 All appends of a request happen before its first ``await``, so a connection's pipelined requests are
-appended in order; acks=all then waits for the shared group-commit fsync.
+appended in order; acks=1 then waits for the write, acks=all for the shared group-commit fsync.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from evtctl.broker.context import RequestContext
 from evtctl.broker.handlers import HandlerRegistry
 from evtctl.broker.log.partition import PartitionLog, ProduceError
+from evtctl.broker.log.writer import WriteJob
 from evtctl.broker.protocol.codec import Message
 from evtctl.broker.protocol.errors import ErrorCode
 from evtctl.broker.protocol.records import CorruptBatch, decode_records, validate_produce_records
@@ -39,10 +42,10 @@ def _check_keys(plog: PartitionLog, data: bytes | bytearray, batches: list) -> s
 
 def produce_partition(
     ctx: RequestContext, plog: PartitionLog, acks: int, index: int, records: bytes | None
-) -> tuple[Message, bool]:
-    """Validate and append one partition's records. Returns (response, appended)."""
+) -> tuple[Message, WriteJob | None]:
+    """Validate and append one partition's records. Returns (response, the queued write or None)."""
     if records is None or len(records) == 0:
-        return _partition_error(index, ErrorCode.CORRUPT_MESSAGE, "no records"), False
+        return _partition_error(index, ErrorCode.CORRUPT_MESSAGE, "no records"), None
     data = bytearray(records)
     try:
         batches = validate_produce_records(data)
@@ -50,7 +53,7 @@ def produce_partition(
         code = (
             ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT if err.unsupported_format else ErrorCode.CORRUPT_MESSAGE
         )
-        return _partition_error(index, code, str(err), plog.log_start_offset), False
+        return _partition_error(index, code, str(err), plog.log_start_offset), None
     max_bytes = plog.cfg_int("max.message.bytes")
     for _, hdr in batches:
         if hdr.size > max_bytes:
@@ -61,21 +64,21 @@ def produce_partition(
                     f"record batch of {hdr.size} bytes exceeds max.message.bytes={max_bytes}",
                     plog.log_start_offset,
                 ),
-                False,
+                None,
             )
         if hdr.is_control:
             return _partition_error(
                 index, ErrorCode.INVALID_RECORD, "clients may not write control batches"
-            ), False
+            ), None
     if "compact" in plog.configs.get("cleanup.policy", ""):
         try:
             problem = _check_keys(plog, data, batches)
         except CorruptBatch as err:
-            return _partition_error(index, ErrorCode.CORRUPT_MESSAGE, str(err), plog.log_start_offset), False
+            return _partition_error(index, ErrorCode.CORRUPT_MESSAGE, str(err), plog.log_start_offset), None
         if problem:
             resp = _partition_error(index, ErrorCode.INVALID_RECORD, problem, plog.log_start_offset)
             resp["record_errors"] = [{"batch_index": 0, "batch_index_error_message": problem}]
-            return resp, False
+            return resp, None
     if acks == -1 and plog.cfg_int("min.insync.replicas") > 1:
         return (
             _partition_error(
@@ -84,19 +87,20 @@ def produce_partition(
                 f"min.insync.replicas={plog.configs['min.insync.replicas']} but the partition has 1 replica",
                 plog.log_start_offset,
             ),
-            False,
+            None,
         )
     hook = ctx.broker.plugins.get("before_append")  # transactions check producer/txn state here
     if callable(hook):
         problem_code = hook(ctx, plog, batches)
         if problem_code:
-            return _partition_error(index, ErrorCode(problem_code), None, plog.log_start_offset), False
+            return _partition_error(index, ErrorCode(problem_code), None, plog.log_start_offset), None
     try:
-        result = plog.append(data, batches)
+        sync = acks == -1 and ctx.broker.cfg.flush_policy == "fsync"
+        result = plog.append(data, batches, sync=sync)
     except ProduceError as err:
-        return _partition_error(index, err.code, err.message, plog.log_start_offset), False
+        return _partition_error(index, err.code, err.message, plog.log_start_offset), None
     except OSError as err:
-        return _partition_error(index, ErrorCode.KAFKA_STORAGE_ERROR, str(err), plog.log_start_offset), False
+        return _partition_error(index, ErrorCode.KAFKA_STORAGE_ERROR, str(err), plog.log_start_offset), None
     after = ctx.broker.plugins.get("after_append")
     if callable(after) and not result.duplicate:
         after(ctx, plog, batches, data, result.base_offset)
@@ -110,7 +114,7 @@ def produce_partition(
             "record_errors": [],
             "error_message": None,
         },
-        not result.duplicate,
+        result.job,
     )
 
 
@@ -118,7 +122,7 @@ async def handle(ctx: RequestContext, request: Message) -> Message | None:
     broker = ctx.broker
     acks = request["acks"]
     responses: list[Message] = []
-    touched: list[PartitionLog] = []
+    pending: list[tuple[Message, asyncio.Future[None]]] = []
     for topic in request["topic_data"]:
         name = topic["name"]
         parts: list[Message] = []
@@ -137,21 +141,20 @@ async def handle(ctx: RequestContext, request: Message) -> Message | None:
             if plog is None:
                 parts.append(_partition_error(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
                 continue
-            resp, appended = produce_partition(ctx, plog, acks, index, p["records"])
+            resp, job = produce_partition(ctx, plog, acks, index, p["records"])
             parts.append(resp)
-            if appended:
-                touched.append(plog)
+            if job is not None:
+                fut = job.synced if job.synced is not None else job.written
+                if fut is not None:
+                    pending.append((resp, fut))
         responses.append({"name": name, "partition_responses": parts})
     if acks == 0:
         return None
-    if acks == -1 and touched and broker.cfg.flush_policy == "fsync":
+    for resp, fut in pending:  # acks=1: written; acks=all: fsynced (group commit in the writer thread)
         try:
-            await broker.wait_durable(touched)
+            await fut
         except OSError as err:
-            for topic_resp in responses:
-                for part in topic_resp["partition_responses"]:
-                    if part["error_code"] == 0:
-                        part.update(error_code=ErrorCode.KAFKA_STORAGE_ERROR, error_message=str(err))
+            resp.update(error_code=ErrorCode.KAFKA_STORAGE_ERROR, base_offset=-1, error_message=str(err))
     return {"responses": responses, "throttle_time_ms": 0}
 
 

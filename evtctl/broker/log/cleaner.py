@@ -46,6 +46,8 @@ def _cleanable_segments(plog: PartitionLog, now: int) -> list[Segment]:
     lag = plog.cfg_int("min.compaction.lag.ms")
     out: list[Segment] = []
     for seg in plog.segments[:-1]:  # never the active segment
+        if seg.size != seg.pending_size:
+            break  # writes still queued
         if seg.max_timestamp > now - lag:
             break
         out.append(seg)
@@ -138,7 +140,7 @@ def apply(plog: PartitionLog, plan: CleanPlan) -> int:
         i = plog.segments.index(seg)
         seg.close()
         os.replace(rw.tmp_path, seg.path)
-        fresh = Segment(plog.directory, seg.base_offset, created_ms=seg.created_ms)
+        fresh = Segment(plog.directory, seg.base_offset, created_ms=seg.created_ms, writer=plog.writer)
         fresh.rebuild(interval, validate=False)
         # Keep the offset range of the old segment even if its tail was compacted away.
         fresh.next_offset = max(fresh.next_offset, seg.next_offset)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evtctl.broker.log.segment import Segment
+from evtctl.broker.log.writer import LogWriter, WriteJob
 from evtctl.broker.protocol.errors import ErrorCode
 from evtctl.broker.protocol.records import (
     OFF_BASE_OFFSET,
@@ -52,11 +53,20 @@ class AppendResult:
     base_offset: int
     log_append_time: int  # -1 unless LogAppendTime
     duplicate: bool = False
+    job: WriteJob | None = None  # the queued write (None for duplicates or without a writer)
 
 
 class PartitionLog:
-    def __init__(self, directory: Path, topic: str, partition: int, configs: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        topic: str,
+        partition: int,
+        configs: Mapping[str, str],
+        writer: LogWriter | None = None,
+    ) -> None:
         self.directory = directory
+        self.writer = writer
         self.topic = topic
         self.partition = partition
         self.configs = configs  # effective topic configs (every name, as strings)
@@ -64,7 +74,7 @@ class PartitionLog:
         self.log_start_offset = 0
         self.producers: dict[int, ProducerEntry] = {}
         self.waiters: list[asyncio.Future[None]] = []
-        self.flushed_offset = 0  # everything below this offset is on stable storage
+        self.visible_end = 0  # offsets below this are written to the files (the high watermark)
         self.deleted = False
 
     # ------------------------------------------------------------------ configs
@@ -78,7 +88,7 @@ class PartitionLog:
 
     @property
     def high_watermark(self) -> int:
-        return self.log_end_offset
+        return self.visible_end
 
     @property
     def active(self) -> Segment:
@@ -86,7 +96,7 @@ class PartitionLog:
 
     @property
     def size_bytes(self) -> int:
-        return sum(s.size for s in self.segments)
+        return sum(s.pending_size for s in self.segments)
 
     # ------------------------------------------------------------------ open / recover / close
 
@@ -99,7 +109,7 @@ class PartitionLog:
         bases = sorted(int(p.stem) for p in self.directory.glob("*.log"))
         truncated = 0
         for i, base in enumerate(bases):
-            seg = Segment(self.directory, base, created_ms=now_ms())
+            seg = Segment(self.directory, base, created_ms=now_ms(), writer=self.writer)
             last = i == len(bases) - 1
             loaded = clean and seg.load_indexes()
             if not loaded:
@@ -122,8 +132,10 @@ class PartitionLog:
             self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
             self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
         else:
-            self.segments.append(Segment(self.directory, self.log_start_offset, created_ms=now_ms()))
-        self.flushed_offset = self.log_end_offset
+            self.segments.append(
+                Segment(self.directory, self.log_start_offset, created_ms=now_ms(), writer=self.writer)
+            )
+        self.visible_end = self.log_end_offset
         self._load_producers(clean)
         return truncated
 
@@ -150,11 +162,12 @@ class PartitionLog:
         (self.directory / PRODUCER_STATE_FILE).write_text(json.dumps(data))
 
     def close(self) -> None:
+        """Clean shutdown (the writer has drained): sync, write indexes and producer state, close."""
         for seg in self.segments:
             if not seg.closed:
                 seg.fsync()
                 seg.write_indexes()
-                seg.close()
+                seg.close(now=True)
         if not self.deleted:
             self._save_producers()
         self._wake()
@@ -211,8 +224,13 @@ class PartitionLog:
 
     # ------------------------------------------------------------------ append
 
-    def append(self, data: bytearray, batches: list[tuple[int, BatchHeader]]) -> AppendResult:
-        """Append validated batches (``data`` is modified in place: offsets, epoch, LogAppendTime)."""
+    def append(
+        self, data: bytearray, batches: list[tuple[int, BatchHeader]], *, sync: bool = False
+    ) -> AppendResult:
+        """Append validated batches (``data`` is modified in place: offsets, epoch, LogAppendTime).
+
+        Offsets are assigned now; the bytes are written by the writer thread (``result.job``: its
+        ``written`` / ``synced`` futures). ``sync`` asks for an fsync before ``synced`` resolves."""
         if len(batches) == 1:
             dup = self.check_sequence(batches[0][1])
             if dup is not None:
@@ -247,25 +265,39 @@ class PartitionLog:
             final.append((pos, final_hdr))
             self._note_producer(final_hdr, next_offset)
             next_offset = final_hdr.last_offset + 1
-        self.active.append(data, final, self.cfg_int("index.interval.bytes"))
-        self._wake()
-        return AppendResult(base, now if log_append else -1)
+        seg = self.active
+        _, end = seg.append(data, final, self.cfg_int("index.interval.bytes"))
+        end_offset = next_offset
+
+        def on_written() -> None:
+            seg.size = max(seg.size, end)
+            self.visible_end = max(self.visible_end, end_offset)
+            self._wake()
+
+        if self.writer is None:
+            os.write(seg.fd, data)
+            on_written()
+            return AppendResult(base, now if log_append else -1)
+        job = self.writer.write(seg.fd, data, sync=sync, on_written=on_written)
+        return AppendResult(base, now if log_append else -1, job=job)
 
     def _maybe_roll(self, incoming: int, now: int) -> None:
         seg = self.active
-        if seg.size == 0:
+        if seg.pending_size == 0:
             return
-        too_big = seg.size + incoming > self.cfg_int("segment.bytes")
+        too_big = seg.pending_size + incoming > self.cfg_int("segment.bytes")
         too_old = now - seg.created_ms >= self.cfg_int("segment.ms")
         if too_big or too_old:
             self.roll()
 
     def roll(self) -> None:
         old = self.active
-        if old.size == 0:
+        if old.pending_size == 0:
             return
         old.write_indexes()
-        self.segments.append(Segment(self.directory, old.next_offset, created_ms=now_ms()))
+        self.segments.append(
+            Segment(self.directory, old.next_offset, created_ms=now_ms(), writer=self.writer)
+        )
 
     def _wake(self) -> None:
         waiters, self.waiters = self.waiters, []
@@ -303,11 +335,6 @@ class PartitionLog:
             )
             if idx + 1 >= len(self.segments):
                 return b""
-
-    # ------------------------------------------------------------------ flush
-
-    def dirty_segments(self) -> list[Segment]:
-        return [s for s in self.segments if not s.closed]
 
     # ------------------------------------------------------------------ offsets by time
 
@@ -364,11 +391,11 @@ class PartitionLog:
         self.log_start_offset = offset
         while len(self.segments) > 1 and self.segments[1].base_offset <= offset:
             self.segments.pop(0).delete()
-        if len(self.segments) == 1 and self.active.next_offset <= offset and self.active.size > 0:
+        if len(self.segments) == 1 and self.active.next_offset <= offset and self.active.pending_size > 0:
             # Everything is deleted: start an empty segment at the new log start.
             old = self.segments.pop(0)
             old.delete()
-            self.segments.append(Segment(self.directory, offset, created_ms=now_ms()))
+            self.segments.append(Segment(self.directory, offset, created_ms=now_ms(), writer=self.writer))
         self._save_log_start()
 
     def enforce_retention(self, now: int) -> int:
@@ -381,6 +408,8 @@ class PartitionLog:
         total = self.size_bytes
         while len(self.segments) > 1:
             seg = self.segments[0]
+            if seg.size != seg.pending_size:
+                break  # still being written
             expired = retention_ms >= 0 and seg.max_timestamp >= 0 and now - seg.max_timestamp > retention_ms
             too_big = retention_bytes >= 0 and total - seg.size >= retention_bytes
             if not (expired or too_big):
@@ -392,6 +421,6 @@ class PartitionLog:
         if deleted:
             self._save_log_start()
         # An idle active segment past segment.ms is rolled so that time retention can reach it.
-        if self.active.size and now - self.active.created_ms >= self.cfg_int("segment.ms"):
+        if self.active.pending_size and now - self.active.created_ms >= self.cfg_int("segment.ms"):
             self.roll()
         return deleted

@@ -13,6 +13,7 @@ from array import array
 from bisect import bisect_right
 from pathlib import Path
 
+from evtctl.broker.log.writer import LogWriter
 from evtctl.broker.protocol.records import (
     HEADER_SIZE,
     LOG_OVERHEAD,
@@ -29,12 +30,17 @@ def segment_name(base_offset: int) -> str:
 
 
 class Segment:
-    def __init__(self, directory: Path, base_offset: int, *, created_ms: int) -> None:
+    def __init__(
+        self, directory: Path, base_offset: int, *, created_ms: int, writer: LogWriter | None = None
+    ) -> None:
         self.directory = directory
         self.base_offset = base_offset
         self.path = directory / f"{segment_name(base_offset)}.log"
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        self.writer = writer
+        # ``size``: bytes on file and visible to readers; ``pending_size``: including queued writes.
         self.size = os.fstat(self.fd).st_size
+        self.pending_size = self.size
         self.next_offset = base_offset  # last offset + 1
         self.max_timestamp = -1
         self.max_timestamp_pos = -1  # position of the batch holding max_timestamp
@@ -45,7 +51,6 @@ class Segment:
         self.time_offsets = array("q")
         self._since_index = 1 << 62  # index the first batch
         self.closed = False
-        self.dirty = False  # written since the last fsync
 
     # ------------------------------------------------------------------ writing
 
@@ -54,14 +59,14 @@ class Segment:
         data: bytes | bytearray | memoryview,
         headers: list[tuple[int, BatchHeader]],
         index_interval: int,
-    ) -> None:
-        """Append pre-validated batches; ``headers`` are (position in data, header) with final offsets."""
-        start = self.size
-        os.write(self.fd, data)
-        self.size += len(data)
-        self.dirty = True
+    ) -> tuple[int, int]:
+        """Account for pre-validated batches (``headers``: position in data, header with final offsets)
+        appended at the end; returns the (start, end) file positions. The caller writes the bytes."""
+        start = self.pending_size
+        self.pending_size += len(data)
         for pos, hdr in headers:
             self._note_batch(start + pos, hdr, index_interval)
+        return start, self.pending_size
 
     def _note_batch(self, position: int, hdr: BatchHeader, index_interval: int) -> None:
         if self._since_index >= index_interval:
@@ -78,7 +83,6 @@ class Segment:
         self.next_offset = hdr.last_offset + 1
 
     def fsync(self) -> None:
-        self.dirty = False
         os.fsync(self.fd)
 
     # ------------------------------------------------------------------ reading
@@ -149,6 +153,7 @@ class Segment:
         if truncated:
             os.ftruncate(self.fd, valid_end)
             self.size = valid_end
+        self.pending_size = self.size
         self.index_offsets = array("q")
         self.index_positions = array("q")
         self.time_ts = array("q")
@@ -178,7 +183,7 @@ class Segment:
         meta = array(
             "q",
             [
-                self.size,
+                self.pending_size,
                 self.next_offset,
                 self.max_timestamp,
                 self.max_timestamp_pos,
@@ -226,9 +231,13 @@ class Segment:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def close(self) -> None:
+    def close(self, *, now: bool = False) -> None:
+        """Close the file: through the writer, after its queued writes, unless ``now``."""
         if not self.closed:
-            os.close(self.fd)
+            if self.writer is not None and not now:
+                self.writer.close_fd(self.fd)
+            else:
+                os.close(self.fd)
             self.closed = True
 
     def delete(self) -> None:
