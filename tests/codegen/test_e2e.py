@@ -242,7 +242,7 @@ def test_json_schema_and_protobuf_topics(settings: ClientSettings, v1: ModuleTyp
             got[name] = event
 
         with cls(
-            settings, handle, group_id=f"check-{name}", registry=cache, idempotency=_memory()
+            settings, handle, group_id=f"check-{name}", registry=cache, idempotency=_memory(), partitions=[0]
         ) as consumer:
             consumer.run(max_events=1, timeout=30)
     assert got["customers"] == customer
@@ -349,7 +349,7 @@ def test_undecodable_payloads_are_dead_lettered_with_the_reason(
     raw.flush(10)
     handled: list[Any] = []
     with PoisonConsumer(
-        settings, lambda e, d: handled.append(e), idempotency=MemoryIdempotencyStore()
+        settings, lambda e, d: handled.append(e), idempotency=MemoryIdempotencyStore(), partitions=[0]
     ) as consumer:
         metrics = consumer.run(max_events=3, timeout=60)
     assert handled == [] and metrics.dead_lettered == 3 and metrics.retries == 0

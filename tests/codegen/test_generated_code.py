@@ -49,14 +49,42 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_mypy_strict(generated: Path) -> None:
+# `mypy --strict` on the generated code. evtctl itself is type-checked by the repository's own mypy run,
+# so here its modules are followed silently and httpx (behind the registry client) is skipped: the
+# generated packages only touch evtctl.runtime's types, and this keeps the check under ten seconds.
+MYPY_CONFIG = """\
+[mypy]
+strict = True
+
+[mypy-httpx.*,httpcore.*,anyio.*,h11.*,certifi.*,idna.*,sniffio.*]
+follow_imports = skip
+follow_imports_for_stubs = True
+
+[mypy-evtctl.*]
+follow_imports = silent
+"""
+
+
+def test_mypy_strict(generated: Path, tmp_path: Path) -> None:
+    config = tmp_path / "mypy.ini"
+    config.write_text(MYPY_CONFIG)
     env = {**os.environ, "MYPYPATH": str(REPO_ROOT)}
     packages = sorted(p.name for p in generated.iterdir() if p.is_dir())
-    args = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", os.devnull]
+    args = [
+        sys.executable,
+        "-m",
+        "mypy",
+        "--config-file",
+        str(config),
+        "--no-incremental",
+        "--cache-dir",
+        os.devnull,
+    ]
     for pkg in packages:
         args += ["-p", pkg]
     result = subprocess.run(args, cwd=generated, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert f"in {sum(1 for _ in generated.rglob('*.py'))} source files" in result.stdout
 
 
 def test_ruff(generated: Path) -> None:
