@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 SchemaType = Literal["AVRO", "PROTOBUF", "JSON"]
 SCHEMA_TYPES: tuple[SchemaType, ...] = ("AVRO", "PROTOBUF", "JSON")
@@ -91,6 +91,7 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+@runtime_checkable
 class FormatChecker(Protocol):
     """One implementation per schema format (Avro, Protobuf, JSON Schema)."""
 
