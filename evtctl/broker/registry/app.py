@@ -232,7 +232,7 @@ def _authorize_id(request: web.Request, schema_id: int) -> None:
 async def schema_by_id(request: web.Request) -> web.Response:
     schema_id = _schema_id(request)
     _authorize_id(request, schema_id)
-    data = _registry(request).schema_by_id(
+    data = await _registry(request).schema_by_id(
         schema_id, fmt=request.query.get("format"), fetch_max_id=_flag(request, "fetchMaxId")
     )
     return _json_response(request, data)
@@ -242,13 +242,13 @@ async def schema_by_id_raw(request: web.Request) -> web.Response:
     schema_id = _schema_id(request)
     _authorize_id(request, schema_id)
     reg = _registry(request)
-    text = reg.formatted(reg.stored_by_id(schema_id), request.query.get("format"))
+    text = await reg.formatted(reg.stored_by_id(schema_id), request.query.get("format"))
     return web.Response(text=text, content_type=request["evtctl.content_type"])
 
 
 async def schema_by_guid(request: web.Request) -> web.Response:
     reg = _registry(request)
-    data = reg.schema_by_guid(request.match_info["guid"], fmt=request.query.get("format"))
+    data = await reg.schema_by_guid(request.match_info["guid"], fmt=request.query.get("format"))
     schema_id = reg.state.ids_by_guid[request.match_info["guid"]]
     _authorize_id(request, schema_id)
     return _json_response(request, data)
@@ -297,7 +297,7 @@ async def register(request: web.Request) -> web.Response:
 async def get_version(request: web.Request) -> web.Response:
     subject = _subject(request)
     _authorize(request, "read", subject)
-    data = _registry(request).get_version(
+    data = await _registry(request).get_version(
         subject,
         request.match_info["version"],
         deleted=_flag(request, "deleted"),
@@ -309,7 +309,7 @@ async def get_version(request: web.Request) -> web.Response:
 async def get_version_schema(request: web.Request) -> web.Response:
     subject = _subject(request)
     _authorize(request, "read", subject)
-    text = _registry(request).get_version_schema(
+    text = await _registry(request).get_version_schema(
         subject,
         request.match_info["version"],
         deleted=_flag(request, "deleted"),
@@ -337,7 +337,7 @@ async def lookup(request: web.Request) -> web.Response:
     subject = _subject(request)
     _authorize(request, "read", subject)
     body = await _body(request)
-    data = _registry(request).lookup(
+    data = await _registry(request).lookup(
         subject, body, normalize=_flag(request, "normalize"), deleted=_flag(request, "deleted")
     )
     return _json_response(request, data)
@@ -400,7 +400,7 @@ async def compatibility(request: web.Request) -> web.Response:
     subject = _subject(request)
     _authorize(request, "read", subject)
     body = await _body(request)
-    data = _registry(request).test_compatibility(
+    data = await _registry(request).test_compatibility(
         subject,
         request.match_info.get("version"),
         body,

@@ -12,8 +12,9 @@ import asyncio
 import base64
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from evtctl.broker.registry import errors
 from evtctl.broker.registry.schemas import parse, resolve_references, schema_type_of, source_text
@@ -28,6 +29,8 @@ from evtctl.broker.registry.store import (
     schema_record,
 )
 from evtctl.compat import LEVELS, ParsedSchema, check_compatibility
+
+T = TypeVar("T")
 
 MODES = ("READWRITE", "READONLY", "READONLY_OVERRIDE", "IMPORT")
 MAX_VERSION = 2**31 - 1
@@ -84,6 +87,13 @@ class Registry:
         self.state = RegistryState()
         self._lock = asyncio.Lock()
         self._parsed: dict[int, ParsedSchema] = {}
+        # Parsing, compatibility checks and protoc take milliseconds to seconds for big schemas; they
+        # run on one worker thread so the event loop (shared with the Kafka broker) keeps serving.
+        # Registry state is only read and written on the loop; the worker gets plain values.
+        self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry-cpu")
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._cpu, fn, *args)
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -92,6 +102,7 @@ class Registry:
     async def close(self) -> None:
         async with self._lock:
             await asyncio.to_thread(self.log.close)
+        self._cpu.shutdown(wait=False, cancel_futures=True)
 
     async def _commit(self, rec: dict[str, Any]) -> None:
         try:
@@ -132,15 +143,18 @@ class Registry:
                 return self.state.schemas[sv.schema_id]
         return None
 
-    def _parsed_schema(self, stored: StoredSchema) -> ParsedSchema:
+    async def _parsed_schema(self, stored: StoredSchema) -> ParsedSchema:
         hit = self._parsed.get(stored.id)
         if hit is None:
             refs = resolve_references(stored.references, self._schema_at)
-            hit = parse(stored.schema_type, stored.text, refs, f"schema id {stored.id}")
+            hit = await self._run(parse, stored.schema_type, stored.text, refs, f"schema id {stored.id}")
             self._parsed[stored.id] = hit
         return hit
 
-    def _candidate(
+    async def _history(self, versions: Sequence[StoredVersion]) -> list[ParsedSchema]:
+        return [await self._parsed_schema(self.state.schemas[sv.schema_id]) for sv in versions]
+
+    async def _candidate(
         self, subject: str, body: Mapping[str, Any], *, normalize: bool
     ) -> tuple[str, str, tuple[Reference, ...], ParsedSchema]:
         raw = body.get("schema")
@@ -150,9 +164,8 @@ class Registry:
         refs = parse_references(body.get("references"))
         # "latest" in a reference is pinned to the concrete version at registration time
         refs = tuple(self._pin(r) for r in refs)
-        text = source_text(schema_type, raw)
         ref_texts = resolve_references(refs, self._schema_at)
-        parsed = parse(schema_type, text, ref_texts, f"subject '{subject}'")
+        text, parsed = await self._run(_parse_candidate, schema_type, raw, ref_texts, f"subject '{subject}'")
         if normalize or self._config(subject).get("normalize") is True:
             text = parsed.canonical
         return schema_type, text, refs, parsed
@@ -277,7 +290,7 @@ class Registry:
         versions = self._require_subject(subject, deleted=deleted or deleted_only)
         return [sv.version for sv in versions if not deleted_only or sv.deleted]
 
-    def version_json(self, sv: StoredVersion, *, fmt: str | None = None) -> dict[str, Any]:
+    def version_json(self, sv: StoredVersion, *, text: str | None = None) -> dict[str, Any]:
         stored = self.state.schemas[sv.schema_id]
         out: dict[str, Any] = {
             "subject": sv.subject,
@@ -285,29 +298,27 @@ class Registry:
             "id": stored.id,
             "guid": stored.guid,
         }
-        out.update(schema_json(stored, text=self.formatted(stored, fmt)))
+        out.update(schema_json(stored, text=text))
         return out
 
-    def get_version(self, subject: str, version: str, *, deleted: bool, fmt: str | None) -> dict[str, Any]:
-        return self.version_json(self._version(subject, version, deleted=deleted), fmt=fmt)
-
-    def get_version_schema(self, subject: str, version: str, *, deleted: bool, fmt: str | None) -> str:
+    async def get_version(
+        self, subject: str, version: str, *, deleted: bool, fmt: str | None
+    ) -> dict[str, Any]:
         sv = self._version(subject, version, deleted=deleted)
-        return self.formatted(self.state.schemas[sv.schema_id], fmt)
+        text = await self.formatted(self.state.schemas[sv.schema_id], fmt)
+        return self.version_json(sv, text=text)
 
-    def formatted(self, stored: StoredSchema, fmt: str | None) -> str:
+    async def get_version_schema(self, subject: str, version: str, *, deleted: bool, fmt: str | None) -> str:
+        sv = self._version(subject, version, deleted=deleted)
+        return await self.formatted(self.state.schemas[sv.schema_id], fmt)
+
+    async def formatted(self, stored: StoredSchema, fmt: str | None) -> str:
         """``format=serialized`` gives Protobuf as base64 ``FileDescriptorProto`` (what Confluent's
         Python/Go deserializers ask for); other formats are the stored text."""
         if fmt != "serialized" or stored.schema_type != "PROTOBUF":
             return stored.text
-        from evtctl.broker.registry.protobuf_text import text_to_descriptor
-
         deps = resolve_references(stored.references, self._schema_at)
-        try:
-            raw = text_to_descriptor(f"evtctl_schema_{stored.id}.proto", stored.text, deps)
-        except ValueError as exc:
-            raise errors.invalid_schema(f"Invalid schema: {exc}") from None
-        return base64.b64encode(raw).decode("ascii")
+        return await self._run(_serialized_descriptor, f"evtctl_schema_{stored.id}.proto", stored.text, deps)
 
     def referenced_by(self, subject: str, version: str) -> list[int]:
         sv = self._version(subject, version, deleted=True)
@@ -324,13 +335,14 @@ class Registry:
                         ids.add(other.schema_id)
         return sorted(ids)
 
-    def lookup(
+    async def lookup(
         self, subject: str, body: Mapping[str, Any], *, normalize: bool, deleted: bool
     ) -> dict[str, Any]:
-        versions = self._require_subject(subject, deleted=deleted)
-        schema_type, _text, refs, parsed = self._candidate(subject, body, normalize=normalize)
+        self._require_subject(subject, deleted=deleted)
+        schema_type, _text, refs, parsed = await self._candidate(subject, body, normalize=normalize)
         key = (schema_type, parsed.fingerprint, refs)
-        for sv in reversed(versions):
+        # read again after the await: a concurrent delete may have changed the subject
+        for sv in reversed(self._require_subject(subject, deleted=deleted)):
             if self.state.schemas[sv.schema_id].key == key:
                 return self.version_json(sv)
         raise errors.schema_not_found()
@@ -354,7 +366,7 @@ class Registry:
                 raise errors.operation_not_permitted(f"Subject {subject} is not in import mode")
             if not importing and mode != "READWRITE":
                 raise errors.operation_not_permitted(f"Subject {subject} is not in read-write mode")
-            schema_type, text, refs, parsed = self._candidate(subject, body, normalize=normalize)
+            schema_type, text, refs, parsed = await self._candidate(subject, body, normalize=normalize)
             key = (schema_type, parsed.fingerprint, refs)
             live = self._versions(subject, deleted=False)
             for sv in live:
@@ -366,7 +378,7 @@ class Registry:
                         )
                     return {"id": sv.schema_id}
             if not importing:
-                self._check_or_raise(subject, parsed, live)
+                await self._check_or_raise(subject, parsed, live)
             existing = self.state.ids_by_key.get(key)
             if importing:
                 assert explicit_id is not None
@@ -410,12 +422,14 @@ class Registry:
             self._parsed.setdefault(schema_id, parsed)
         return {"id": schema_id}
 
-    def _check_or_raise(self, subject: str, candidate: ParsedSchema, live: Sequence[StoredVersion]) -> None:
+    async def _check_or_raise(
+        self, subject: str, candidate: ParsedSchema, live: Sequence[StoredVersion]
+    ) -> None:
         level = self.level(subject)
         if level == "NONE" or not live:
             return
-        history = [self._parsed_schema(self.state.schemas[sv.schema_id]) for sv in live]
-        report = check_compatibility(candidate, history, level)
+        history = await self._history(live)
+        report = await self._run(check_compatibility, candidate, history, level)
         if not report.compatible:
             details = "; ".join(v.message for v in report.violations)
             raise errors.incompatible(
@@ -423,7 +437,7 @@ class Registry:
                 f"details: [{details}] (compatibility level {level})"
             )
 
-    def test_compatibility(
+    async def test_compatibility(
         self,
         subject: str,
         version: str | None,
@@ -433,23 +447,22 @@ class Registry:
         verbose: bool,
     ) -> dict[str, Any]:
         """``version`` None: against the subject's history as its level says; else that one version."""
+        wanted = None if version is None else parse_version(version)
+        _st, _text, _refs, candidate = await self._candidate(subject, body, normalize=normalize)
         level = self.level(subject)
-        _st, _text, _refs, candidate = self._candidate(subject, body, normalize=normalize)
         live = self._versions(subject, deleted=False)
         if version is None:
-            history = [self._parsed_schema(self.state.schemas[sv.schema_id]) for sv in live]
+            targets = live
+        elif wanted is None:
+            # "latest" of an empty subject: nothing to be incompatible with (Confluent answers true)
+            targets = live[-1:]
         else:
-            wanted = parse_version(version)
-            if wanted is None:
-                # "latest" of an empty subject: nothing to be incompatible with (Confluent answers true)
-                history = [self._parsed_schema(self.state.schemas[live[-1].schema_id])] if live else []
-            else:
-                target = self._version(subject, wanted, deleted=False)
-                history = [self._parsed_schema(self.state.schemas[target.schema_id])]
+            targets = [self._version(subject, wanted, deleted=False)]
+        history = await self._history(targets)
         if level == "NONE" or not history:
             out: dict[str, Any] = {"is_compatible": True}
         else:
-            report = check_compatibility(candidate, history, level)
+            report = await self._run(check_compatibility, candidate, history, level)
             out = {"is_compatible": report.compatible}
             if verbose:
                 out["messages"] = [v.message for v in report.violations]
@@ -546,19 +559,19 @@ class Registry:
             raise errors.schema_not_found(schema_id)
         return stored
 
-    def schema_by_id(self, schema_id: int, *, fmt: str | None, fetch_max_id: bool) -> dict[str, Any]:
+    async def schema_by_id(self, schema_id: int, *, fmt: str | None, fetch_max_id: bool) -> dict[str, Any]:
         stored = self.stored_by_id(schema_id)
-        out = schema_json(stored, text=self.formatted(stored, fmt))
+        out = schema_json(stored, text=await self.formatted(stored, fmt))
         out["guid"] = stored.guid
         if fetch_max_id:
             out["maxId"] = self.state.max_id
         return out
 
-    def schema_by_guid(self, guid: str, *, fmt: str | None) -> dict[str, Any]:
+    async def schema_by_guid(self, guid: str, *, fmt: str | None) -> dict[str, Any]:
         schema_id = self.state.ids_by_guid.get(guid)
         if schema_id is None:
             raise errors.schema_not_found(guid)
-        return self.schema_by_id(schema_id, fmt=fmt, fetch_max_id=False)
+        return await self.schema_by_id(schema_id, fmt=fmt, fetch_max_id=False)
 
     def subjects_by_id(self, schema_id: int, *, deleted: bool) -> list[str]:
         self.stored_by_id(schema_id)
@@ -582,3 +595,21 @@ class Registry:
             for sv in versions[-1:] if latest_only else versions:
                 out.append(self.version_json(sv))
         return out
+
+
+def _parse_candidate(
+    schema_type: str, raw: str, ref_texts: Mapping[str, str], origin: str
+) -> tuple[str, ParsedSchema]:
+    """(text to store, parsed schema); runs on the registry's worker thread."""
+    text = source_text(schema_type, raw)
+    return text, parse(schema_type, text, ref_texts, origin)
+
+
+def _serialized_descriptor(name: str, text: str, deps: Mapping[str, str]) -> str:
+    from evtctl.broker.registry.protobuf_text import text_to_descriptor
+
+    try:
+        raw = text_to_descriptor(name, text, deps)
+    except ValueError as exc:
+        raise errors.invalid_schema(f"Invalid schema: {exc}") from None
+    return base64.b64encode(raw).decode("ascii")
