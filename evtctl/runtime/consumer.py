@@ -13,6 +13,7 @@ consider it dead), and resumes once half of them are done.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 import traceback
@@ -205,6 +206,15 @@ class TypedConsumer(Generic[V]):
             self._update_lag()
             self._stop.clear()  # run() may be called again
         return self.metrics
+
+    def run_forever(self, signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> ConsumerMetrics:
+        """Run until one of ``signals`` arrives, then shut down gracefully (main thread only)."""
+        previous = {sig: signal.signal(sig, lambda _sig, _frame: self.stop()) for sig in signals}
+        try:
+            return self.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def close(self) -> None:
         self.stop()

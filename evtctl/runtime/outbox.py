@@ -14,8 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from evtctl.runtime.context import standard_headers
-from evtctl.runtime.producer import HeadersArg, RawHeaders, TypedProducer, _header_list
+from evtctl.runtime.producer import HeadersArg, RawHeaders, TypedProducer
 
 DEFAULT_TABLE = "evtctl_outbox"
 
@@ -53,17 +52,7 @@ def stage(
     table: str = DEFAULT_TABLE,
 ) -> str:
     """Write one event into the outbox inside the caller's open transaction (no commit here)."""
-    writer = producer.value_serde.writer()
-    payload = producer.value_serde.serialize(value)
-    key_bytes = producer.key_bytes(value, key)
-    all_headers = standard_headers(
-        event_id=event_id,
-        event_type=producer.binding.event_type,
-        schema_id=writer.schema_id,
-        schema_version=writer.version,
-        producer=producer.service,
-    )
-    all_headers.extend(_header_list(headers))
+    key_bytes, payload, all_headers = producer.encode(value, key=key, headers=headers, event_id=event_id)
     conn.execute(
         f"INSERT INTO {_check_table(table)} (event_id, topic, key, value, headers, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",

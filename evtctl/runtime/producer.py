@@ -14,6 +14,7 @@ from evtctl.runtime.context import new_event_id, standard_headers
 from evtctl.runtime.registry import SchemaCache
 from evtctl.runtime.serde import Codec, Serde, StringKeySerde, plain_codec
 from evtctl.runtime.settings import ClientSettings
+from evtctl.runtime.wire import schema_id_header
 
 V = TypeVar("V")
 HeadersArg = Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]] | None
@@ -37,6 +38,7 @@ class TypedProducer(Generic[V]):
     message_type: Any = None  # Protobuf message class, for Protobuf topics
     service_name: str | None = None  # the producing service, written in the ``producer`` header
     default_transactional_id: str | None = None  # from the manifest, for effectively-once services
+    schema_id_headers: bool = False  # write the schema id in a header instead of the payload prefix
 
     def __init__(
         self,
@@ -48,9 +50,12 @@ class TypedProducer(Generic[V]):
         transactional_id: str | None = None,
         service: str | None = None,
         config: Mapping[str, Any] | None = None,
+        schema_id_headers: bool | None = None,
     ) -> None:
         from evtctl.runtime.registry import connect_registry
 
+        if schema_id_headers is not None:
+            self.schema_id_headers = schema_id_headers
         self.settings = settings
         self.service = service or self.service_name
         self.cache = registry or connect_registry(settings.registry_url)
@@ -107,9 +112,20 @@ class TypedProducer(Generic[V]):
     ) -> str:
         """Serialize and enqueue one event; returns its event id. ``flush()`` waits for acks."""
         event_id = event_id or new_event_id()
-        writer = self.value_serde.writer()
-        payload = self.value_serde.serialize(value)
-        key_bytes = self.key_bytes(value, key)
+        key_bytes, payload, all_headers = self.encode(value, key=key, headers=headers, event_id=event_id)
+        if self._transactional and not self._in_transaction:
+            with self.transaction():
+                self.produce_raw(self.binding.topic, key_bytes, payload, all_headers)
+        else:
+            self.produce_raw(self.binding.topic, key_bytes, payload, all_headers)
+        return event_id
+
+    def encode(
+        self, value: V, *, key: object | None, headers: HeadersArg, event_id: str
+    ) -> tuple[bytes | None, bytes, RawHeaders]:
+        """Key bytes, framed value and headers of one event (used by ``send`` and the outbox)."""
+        serde = self.value_serde
+        writer = serde.writer()
         all_headers = standard_headers(
             event_id=event_id,
             event_type=self.binding.event_type,
@@ -117,13 +133,16 @@ class TypedProducer(Generic[V]):
             schema_version=writer.version,
             producer=self.service,
         )
-        all_headers.extend(_header_list(headers))
-        if self._transactional and not self._in_transaction:
-            with self.transaction():
-                self.produce_raw(self.binding.topic, key_bytes, payload, all_headers)
+        if self.schema_id_headers:
+            # The id travels in `__value_schema_id`; the value is the bare body.
+            payload = serde.encode_body(value)
+            all_headers.append(
+                schema_id_header(writer.schema_id, is_key=False, message_indexes=serde.message_indexes())
+            )
         else:
-            self.produce_raw(self.binding.topic, key_bytes, payload, all_headers)
-        return event_id
+            payload = serde.serialize(value)
+        all_headers.extend(_header_list(headers))
+        return self.key_bytes(value, key), payload, all_headers
 
     def produce_raw(self, topic: str, key: bytes | None, value: bytes | None, headers: RawHeaders) -> None:
         """Enqueue already-serialized bytes; waits (serving callbacks) while the local queue is full."""

@@ -231,7 +231,7 @@ def test_json_schema_and_protobuf_topics(settings: ClientSettings, v1: ModuleTyp
     crm = _mod(v1, "services.crm_service").ShopCustomersProducer(settings)
     crm.send(customer)
     crm.flush()
-    payments = topics.ShopPaymentsProducer(settings)
+    payments = topics.ShopPaymentsProducer(settings, schema_id_headers=True)  # id in `__value_schema_id`
     payments.send(payment, key="o-1")
     payments.flush()
     got: dict[str, Any] = {}
@@ -360,3 +360,25 @@ def test_undecodable_payloads_are_dead_lettered_with_the_reason(
     assert "not the magic byte" in reasons[b"p1"]
     assert "999999 is not in the registry" in reasons[b"p2"]
     assert "is a PROTOBUF schema" in reasons[b"p3"]
+
+
+def test_run_forever_stops_gracefully_on_sigterm(settings: ClientSettings, v1: ModuleType) -> None:
+    import os
+    import signal
+    import threading
+
+    from evtctl.runtime.idempotency import MemoryIdempotencyStore
+
+    consumer_cls = _mod(v1, "topics").ShopCustomersConsumer
+    before = signal.getsignal(signal.SIGTERM)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    with consumer_cls(
+        settings, lambda e, d: None, group_id="sigterm", idempotency=MemoryIdempotencyStore(), partitions=[0]
+    ) as consumer:
+        timer.start()
+        try:
+            metrics = consumer.run_forever()
+        finally:
+            timer.cancel()
+    assert metrics.dead_lettered == 0
+    assert signal.getsignal(signal.SIGTERM) is before
