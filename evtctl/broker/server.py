@@ -17,7 +17,7 @@ import shutil
 import ssl
 import struct
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from evtctl.broker.config import BrokerConfig, ListenerConfig
@@ -205,6 +205,14 @@ class Broker:
         if not self.cfg.auto_create_topics or validate_topic_name(name) is not None:
             return None
         return self.create_topic(name, self.cfg.num_partitions, {})
+
+    # ------------------------------------------------------------------ durability
+
+    async def wait_durable(self, logs: Iterable[PartitionLog] = ()) -> None:
+        """Return once everything appended so far (to any log) is written and fsynced; concurrent
+        callers share fsync rounds in the writer thread (group commit)."""
+        if self.writer is not None:
+            await self.writer.barrier(sync=True)
 
     # ------------------------------------------------------------------ housekeeping
 
