@@ -249,3 +249,74 @@ def test_fuzz_random_and_mutated_frames(rbroker: BrokerProcess) -> None:
             with contextlib.suppress(TimeoutError):
                 c.recv_frame()
     assert _still_serving(rbroker)
+
+
+def test_fetch_byte_limits_return_whole_batches(rbroker: BrokerProcess) -> None:
+    from kafka.protocol.consumer import FetchResponse
+
+    with RawClient(rbroker.bootstrap) as c:
+        c.request(
+            CreateTopicsRequest[5](
+                topics=[
+                    CreateTopicsRequest.CreatableTopic(
+                        name="limits", num_partitions=2, replication_factor=1, assignments=[], configs=[]
+                    )
+                ],
+                timeout_ms=5000,
+                validate_only=False,
+            ),
+            CreateTopicsResponse,
+            5,
+        )
+        sizes = []
+        for p in (0, 1):
+            for i in range(5):
+                batch = build_batch([bytes([65 + i]) * 300])
+                sizes.append(len(batch))
+                req = _produce_req(batch, partition=p)
+                req.topic_data[0].name = "limits"
+                assert c.request(req, ProduceResponse, 9).responses[0].partition_responses[0].error_code == 0
+        size = sizes[0]
+
+        def fetch(max_bytes: int, part_max: int) -> list[int]:
+            parts = [
+                FetchRequest.FetchTopic.FetchPartition(
+                    partition=p, fetch_offset=0, partition_max_bytes=part_max
+                )
+                for p in (0, 1)
+            ]
+            req = FetchRequest[12](
+                max_wait_ms=0,
+                min_bytes=0,
+                max_bytes=max_bytes,
+                topics=[FetchRequest.FetchTopic(topic="limits", partitions=parts)],
+            )
+            resp = c.request(req, FetchResponse, 12)
+            return [len(bytes(p.records or b"")) for p in resp.responses[0].partitions]
+
+        assert fetch(1 << 20, 1 << 20) == [5 * size, 5 * size]
+        assert fetch(1 << 20, 2 * size + 10) == [2 * size, 2 * size]  # per-partition limit, whole batches
+        assert fetch(3 * size + 10, 1 << 20) == [3 * size, 0]  # request limit reached in partition 0
+        assert fetch(10, 10) == [size, 0]  # KIP-74: the first batch is returned even when too big
+
+
+def test_create_topics_v7_returns_topic_id_and_configs(rbroker: BrokerProcess) -> None:
+    topic = CreateTopicsRequest.CreatableTopic(
+        name="withcfg",
+        num_partitions=3,
+        replication_factor=-1,
+        assignments=[],
+        configs=[CreateTopicsRequest.CreatableTopic.CreatableTopicConfig(name="retention.ms", value="1d")],
+    )
+    with RawClient(rbroker.bootstrap) as c:
+        resp = c.request(
+            CreateTopicsRequest[7](topics=[topic], timeout_ms=5000, validate_only=False),
+            CreateTopicsResponse,
+            7,
+        )
+    result = resp.topics[0]
+    assert result.error_code == 0 and result.num_partitions == 3 and result.replication_factor == 1
+    assert result.topic_id.int != 0
+    configs = {c.name: c for c in result.configs}
+    assert configs["retention.ms"].value == "86400000" and configs["retention.ms"].config_source == 1
+    assert configs["segment.bytes"].config_source == 5  # DEFAULT_CONFIG

@@ -113,8 +113,7 @@ def _fill(ctx: RequestContext, plan: _Plan, max_bytes: int, isolation: int) -> t
             resp["records"] = b""
             continue
         # KIP-74: the first non-empty partition returns at least one whole batch even if it is too big.
-        want = min(part_max, remaining) if total > 0 else max(min(part_max, remaining), 1)
-        data = plog.read(offset, want)
+        data = plog.read(offset, min(part_max, remaining), oversize_first=total == 0)
         if isolation == READ_COMMITTED:
             data = _trim_to_offset(data, limit)
             resp["aborted_transactions"] = aborted if aborted is not None else []

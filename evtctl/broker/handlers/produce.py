@@ -148,13 +148,15 @@ async def handle(ctx: RequestContext, request: Message) -> Message | None:
                 if fut is not None:
                     pending.append((resp, fut))
         responses.append({"name": name, "partition_responses": parts})
-    if acks == 0:
-        return None
-    for resp, fut in pending:  # acks=1: written; acks=all: fsynced (group commit in the writer thread)
+    # acks=1: written; acks=all: fsynced (group commit in the writer thread). acks=0 also waits for the
+    # write, without answering: the connection's in-flight limit then bounds the queued bytes.
+    for resp, fut in pending:
         try:
             await fut
         except OSError as err:
             resp.update(error_code=ErrorCode.KAFKA_STORAGE_ERROR, base_offset=-1, error_message=str(err))
+    if acks == 0:
+        return None
     return {"responses": responses, "throttle_time_ms": 0}
 
 

@@ -319,13 +319,13 @@ class PartitionLog:
         i = bisect_right(bases, offset) - 1
         return self.segments[i] if i >= 0 else None
 
-    def read(self, offset: int, max_bytes: int) -> bytes:
+    def read(self, offset: int, max_bytes: int, *, oversize_first: bool = True) -> bytes:
         """Batches from ``offset`` (caller checked the range), within one segment."""
         while True:
             seg = self.segment_for(offset)
             if seg is None:
                 return b""
-            data, _ = seg.read(offset, max_bytes)
+            data, _ = seg.read(offset, max_bytes, oversize_first=oversize_first)
             if data or seg is self.active:
                 return data
             # offset is past this segment's data (e.g. compacted away): continue in the next one

@@ -104,9 +104,12 @@ class Segment:
             pos += hdr.size
         return self.size
 
-    def read(self, offset: int, max_bytes: int, limit_position: int | None = None) -> tuple[bytes, int]:
-        """Whole batches starting at the one containing ``offset``: at most ``max_bytes`` unless the first
-        batch alone is larger (then that one batch, as Kafka does so consumers always progress).
+    def read(
+        self, offset: int, max_bytes: int, limit_position: int | None = None, *, oversize_first: bool = True
+    ) -> tuple[bytes, int]:
+        """Whole batches starting at the one containing ``offset``: at most ``max_bytes``. If the first
+        batch alone is larger, it is returned whole when ``oversize_first`` (as Kafka does for the first
+        partition of a response, so consumers always progress), else nothing.
         Returns (data, position of the first batch)."""
         end = self.size if limit_position is None else min(limit_position, self.size)
         pos = self.lookup(offset)
@@ -122,6 +125,8 @@ class Segment:
                 break
             cut += length + LOG_OVERHEAD
         if cut == 0:
+            if not oversize_first:
+                return b"", pos
             first = self.header_at(pos)
             return self.pread(first.size, pos), pos
         return (chunk if cut == len(chunk) else chunk[:cut]), pos
