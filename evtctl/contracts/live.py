@@ -72,8 +72,9 @@ def verify_live(
             )
         for producer in producers_for(workspace, contracts, topic):
             written: list[tuple[int, int, Example]] = []  # (partition, offset, example sent)
+            event_type = (ref.record_name or ref.file.stem).rsplit(".", 1)[-1]
             for example in producer.examples:
-                _produce(kafka, topic, serde, example, written)
+                _produce(kafka, topic, serde, example, written, producer=producer.name, event_type=event_type)
             kafka.flush(_TIMEOUT_S)
             if len(written) != len(producer.examples):
                 raise BackendError(
@@ -134,8 +135,17 @@ def _group_of(workspace: Workspace, consumer: str, topic: str) -> str:
 
 
 def _produce(
-    kafka: Any, topic: str, serde: Any, example: Example, written: list[tuple[int, int, Example]]
+    kafka: Any,
+    topic: str,
+    serde: Any,
+    example: Example,
+    written: list[tuple[int, int, Example]],
+    *,
+    producer: str,
+    event_type: str,
 ) -> None:
+    from evtctl.runtime.context import EVENT_ID, new_event_id, standard_headers
+
     def delivered(err: Any, msg: Any) -> None:
         if err is None:
             written.append((msg.partition(), msg.offset(), example))
@@ -146,7 +156,17 @@ def _produce(
         if example.key is None
         else (example.key if isinstance(example.key, str) else json.dumps(example.key))
     )
-    headers = [(k, v.encode()) for k, v in example.headers.items() if v is not None]
+    # The headers a generated producer writes, the example's own values taking precedence.
+    writer = serde.writer()
+    own = {k: v for k, v in example.headers.items() if v is not None}
+    standard = standard_headers(
+        event_id=own.get(EVENT_ID) or new_event_id(),
+        event_type=event_type,
+        schema_id=writer.schema_id,
+        schema_version=writer.version,
+        producer=producer,
+    )
+    headers = [(k, v) for k, v in standard if k not in own] + [(k, v.encode()) for k, v in own.items()]
     kafka.produce(
         topic,
         value=serde.serialize(example.value),

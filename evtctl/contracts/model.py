@@ -229,13 +229,23 @@ def _field_rules(
     return tuple(out)
 
 
+def plain(value: Any) -> Any:
+    """Plain dicts and lists (manifest loaders hand out position-tracking subclasses, which
+    serializers such as fastavro's writer reject)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
 def _examples(
     raw: Sequence[Mapping[str, Any]], base: tuple[str | int, ...], locate: Locator
 ) -> tuple[Example, ...]:
     return tuple(
         Example(
-            value=item.get("value"),
-            key=item.get("key"),
+            value=plain(item.get("value")),
+            key=plain(item.get("key")),
             headers=dict(item.get("headers") or {}),
             name=str(item.get("name") or f"example {i + 1}"),
             location=locate((*base, i)),
