@@ -74,6 +74,17 @@ def test_lint_invalid_workspace_reports_validation_and_exits_2(tmp_path: Path) -
     )
 
 
+def test_lint_reports_validation_errors_in_the_chosen_format(tmp_path: Path) -> None:
+    root = materialize(tmp_path)
+    (root / "topology" / "broken.yaml").write_text("apiVersion: evtctl/v1\nkind: Topic\nmetadata: {name: x}")
+    result = evtctl("lint", "--output", "sarif", cwd=root)
+    assert result.returncode == 2
+    (run,) = json.loads(result.stdout)["runs"]
+    assert run["results"] and all(r["ruleId"].startswith("VAL") for r in run["results"])
+    uri = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "topology/broken.yaml"
+
+
 def test_lint_bad_lint_config_exits_2(tmp_path: Path) -> None:
     root = materialize(tmp_path)
     config = (root / "evtctl.yaml").read_text().replace("  lint:\n", "  lint:\n    disable: [no-such-rule]\n")
