@@ -106,6 +106,7 @@ class ProtoModel:
     imports: tuple[str, ...]
     descriptor: Any  # FileDescriptorProto of the schema itself (codegen, lint)
     source: Mapping[tuple[int, ...], tuple[int, int]]  # descriptor path -> (line, col), 1-based
+    comments: frozenset[tuple[int, ...]] = frozenset()  # descriptor paths with a comment (lint)
 
 
 # ----------------------------------------------------------------------------- protoc
@@ -210,6 +211,11 @@ def _build_model(fds: Any, origin: str) -> ProtoModel:
     for loc in main.source_code_info.location:
         if loc.span:
             source.setdefault(tuple(loc.path), (loc.span[0] + 1, loc.span[1] + 1))
+    comments = frozenset(
+        tuple(loc.path)
+        for loc in main.source_code_info.location
+        if loc.leading_comments.strip() or loc.trailing_comments.strip()
+    )
     main_copy = type(main)()
     main_copy.CopyFrom(main)
     main_copy.ClearField("source_code_info")
@@ -223,6 +229,7 @@ def _build_model(fds: Any, origin: str) -> ProtoModel:
         imports=tuple(main.dependency),
         descriptor=main_copy,
         source=source,
+        comments=comments,
     )
 
 
