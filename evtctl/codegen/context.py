@@ -226,6 +226,7 @@ def build_context(ws: Workspace, *, package: str, service: str | None = None) ->
         raise InputError(f"topics with more than one value contract: {', '.join(dupes)}")
     by_topic = {t["topic"]: t for t in topics}
 
+    resets = {g.group_id: g.offset_reset.value for g in ws.consumer_groups}
     service_ctx: list[dict[str, Any]] = []
     for svc in services:
         producers = []
@@ -257,6 +258,10 @@ def build_context(ws: Workspace, *, package: str, service: str | None = None) ->
                     "guarantee": cons.delivery.value,
                     "retry": _retry(cons),
                     "dead_letter": cons.dead_letter_topic,
+                    "idempotency_expr": _key_expr(
+                        cons.idempotency_key, t["value"].type_name, t["value"].format
+                    ),
+                    "offset_reset": resets.get(cons.group, "earliest"),
                 }
             )
         service_ctx.append(

@@ -140,6 +140,7 @@ def _derive(ctx: dict[str, Any]) -> dict[str, Any]:
         producers = [{**p, "topic": by_topic[p["topic"]["topic"]]} for p in svc["producers"]]
         consumers = [{**c, "topic": by_topic[c["topic"]["topic"]]} for c in svc["consumers"]]
         keyed = [p["topic"]["value"] for p in producers if p["key_expr"]]
+        keyed += [c["topic"]["value"] for c in consumers if c["idempotency_expr"]]
         m, pr, _ = imports(keyed)
         services.append(
             {**svc, "producers": producers, "consumers": consumers, "model_imports": m, "proto_imports": pr}

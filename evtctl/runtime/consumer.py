@@ -100,6 +100,7 @@ class TypedConsumer(Generic[V]):
     value_codec: Codec[V]
     message_type: Any = None
     default_group: str = ""
+    offset_reset: str = "earliest"  # auto.offset.reset for a group without committed offsets
 
     def __init__(
         self,
@@ -141,7 +142,7 @@ class TypedConsumer(Generic[V]):
                 "group.id": self.group_id,
                 "enable.auto.commit": False,  # we commit after handling
                 "enable.auto.offset.store": False,
-                "auto.offset.reset": "earliest",
+                "auto.offset.reset": self.offset_reset,
             }
         )
         conf.update(config or {})
@@ -330,14 +331,14 @@ class TypedConsumer(Generic[V]):
         headers = _message_headers(msg)
         partition, offset = msg.partition() or 0, msg.offset() or 0
         ctx = EventContext.from_headers(headers, fallback_id=f"{msg.topic()}/{partition}/{offset}")
-        if self.idempotency.seen(self.group_id, ctx.event_id):
-            with self._lock:
-                self.metrics.skipped_duplicates += 1
-            return
         try:
             value = self.value_serde.deserialize(msg.value() or b"", headers)
         except DeserializationError as exc:
-            self._give_up(msg, headers, exc, attempts=0)
+            if not self._duplicate(ctx.event_id):
+                self._give_up(msg, headers, exc, attempts=0, guard_key=ctx.event_id)
+            return
+        guard_key = self.idempotency_key(value, ctx)
+        if self._duplicate(guard_key):
             return
         attempts = max(1, self.retry.max_attempts)
         for attempt in range(1, attempts + 1):
@@ -347,19 +348,32 @@ class TypedConsumer(Generic[V]):
                     self.handler(value, delivery)
             except Exception as exc:
                 if attempt == attempts:
-                    self._give_up(msg, headers, exc, attempts=attempt)
+                    self._give_up(msg, headers, exc, attempts=attempt, guard_key=guard_key)
                     return
                 with self._lock:
                     self.metrics.retries += 1
                 if self._draining.wait(self.retry.delay(attempt)):
                     raise _Abandoned from exc
             else:
-                self.idempotency.mark(self.group_id, ctx.event_id)
+                self.idempotency.mark(self.group_id, guard_key)
                 with self._lock:
                     self.metrics.handled += 1
                 return
 
-    def _give_up(self, msg: Message, headers: Headers, exc: BaseException, *, attempts: int) -> None:
+    def idempotency_key(self, event: V, context: EventContext) -> str:
+        """What the idempotency guard remembers: the event id, or the manifest's idempotency key field."""
+        return context.event_id
+
+    def _duplicate(self, key: str) -> bool:
+        if not self.idempotency.seen(self.group_id, key):
+            return False
+        with self._lock:
+            self.metrics.skipped_duplicates += 1
+        return True
+
+    def _give_up(
+        self, msg: Message, headers: Headers, exc: BaseException, *, attempts: int, guard_key: str
+    ) -> None:
         topic = self.dead_letter.topic
         if topic is None:
             raise HandlerFailedError(
@@ -395,10 +409,7 @@ class TypedConsumer(Generic[V]):
         # The dead-letter record must be durable before the original's offset is committed.
         if self._dlq_producer.flush(30) or errors:
             raise KafkaException(errors[0] if errors else KafkaError(KafkaError._TIMED_OUT))
-        ctx_id = EventContext.from_headers(
-            headers, fallback_id=f"{msg.topic()}/{msg.partition()}/{msg.offset()}"
-        )
-        self.idempotency.mark(self.group_id, ctx_id.event_id)
+        self.idempotency.mark(self.group_id, guard_key)
         with self._lock:
             self.metrics.dead_lettered += 1
 
