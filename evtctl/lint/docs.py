@@ -6,6 +6,7 @@ from the registry).
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -89,11 +90,17 @@ def rule_markdown(rule: Rule) -> str:
         "## Suppressing",
         "",
         "```yaml",
-        f'kind: Topic   # evtctl: disable={rule.code} reason="why this is fine here"',
+        f'kind: {_kind(rule)}   # evtctl: disable={rule.code} reason="why this is fine here"',
         "```",
         "",
     ]
     return "\n".join(parts)
+
+
+def _kind(rule: Rule) -> str:
+    """The resource kind the bad example shows (where the suppression comment would go)."""
+    match = re.search(r"^kind: (\w+)", rule.bad, re.M)
+    return match.group(1) if match else "Topic"
 
 
 def index_markdown(rules: Sequence[Rule]) -> str:
