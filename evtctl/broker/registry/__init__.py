@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
 from evtctl.broker.registry.auth import (
     BrokerAuth,
@@ -21,7 +19,12 @@ from evtctl.broker.registry.auth import (
     broker_requires_auth,
     load_tokens,
 )
-from evtctl.broker.registry.service import Registry
+from evtctl.errors import Location, UsageError
+
+if TYPE_CHECKING:  # aiohttp and the compat engine load only when a registry starts
+    from aiohttp import web
+
+    from evtctl.broker.registry.service import Registry
 
 __all__ = [
     "BrokerAuth",
@@ -66,7 +69,10 @@ async def start_registry(
     Authentication is off unless ``auth`` is given, or the hosting ``broker`` has a SASL listener
     (then the broker's credentials and ACLs apply, see :class:`BrokerAuth`).
     """
+    from aiohttp import web
+
     from evtctl.broker.registry.app import build_app
+    from evtctl.broker.registry.service import Registry
 
     store_dir = Path(data_dir) / REGISTRY_SUBDIR
     if auth is None and broker is not None and broker_requires_auth(broker):
@@ -79,6 +85,14 @@ async def start_registry(
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_address=True)
         await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        await registry.close()
+        raise UsageError(
+            f"the schema registry cannot listen on {host}:{port}: {exc.strerror or exc}",
+            location=Location(context="registry listener"),
+            help="pick a free port (0 = any free port), or 'off' to run without the registry",
+        ) from None
     except BaseException:
         await runner.cleanup()
         await registry.close()
