@@ -100,7 +100,7 @@ def rule_markdown(rule: Rule) -> str:
 def _kind(rule: Rule) -> str:
     """The resource kind the bad example shows (where the suppression comment would go)."""
     match = re.search(r"^kind: (\w+)", rule.bad, re.M)
-    return match.group(1) if match else "Topic"
+    return match.group(1) if match else ("Subject" if rule.family == "contracts" else "Topic")
 
 
 def index_markdown(rules: Sequence[Rule]) -> str:
