@@ -58,6 +58,53 @@ class LintConfig:
         return self.severity.get(rule.code, rule.severity)
 
 
+def lint_json_schema(rules: Sequence[Rule] | None = None) -> dict[str, Any]:
+    """JSON Schema of the ``lint:`` section, for editor completion (the loader may embed it).
+
+    ``load_config`` stays the authority (it also checks option types per rule); this schema
+    only lets editors complete rule names, families and option names.
+    """
+    if rules is None:
+        from evtctl.lint.registry import RULES
+
+        rules = RULES
+    names = sorted({k for r in rules for k in (r.code, r.slug, *r.aliases, r.family)} | {"ALL"})
+    name_list = {"type": "array", "items": {"enum": names}}
+    severity = {"enum": [s.value for s in Severity] + ["warn", "note"]}
+    options = {
+        r.code: {
+            "type": "object",
+            "properties": {o: {"description": f"default {d!r}"} for o, d in r.options.items()},
+            "additionalProperties": False,
+        }
+        for r in rules
+        if r.options
+    }
+    return {
+        "type": "object",
+        "description": "lint configuration (docs/lint.md)",
+        "properties": {
+            "disable": name_list,
+            "enable": name_list,
+            "severity": {
+                "type": "object",
+                "propertyNames": {"enum": names},
+                "additionalProperties": severity,
+            },
+            "naming": {
+                "type": "object",
+                "properties": {
+                    "topic": {"type": "string", "description": "default topic-name regex"},
+                    "tenants": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+                "additionalProperties": False,
+            },
+            "rules": {"type": "object", "properties": options, "additionalProperties": False},
+        },
+        "additionalProperties": False,
+    }
+
+
 def resolve(
     names: Iterable[str], rules: Sequence[Rule], *, location: Location | None = None, usage: bool = False
 ) -> set[str]:

@@ -195,3 +195,25 @@ def test_environment_overlay_is_linted_as_deployed(tmp_path: Path) -> None:
     (hit,) = [d for d in run_lint(workspace).diagnostics if d.code == "EVT101"]
     assert "shop.orders.created" in hit.message
     assert hit.location.file is not None and hit.location.file.endswith("evtctl.yaml")  # the overlay's line
+
+
+def test_lint_json_schema_agrees_with_the_loader() -> None:
+    import jsonschema
+
+    from evtctl.lint.config import lint_json_schema
+
+    schema = lint_json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    good = {
+        "disable": ["EVT006", "flow", "retention-unset"],
+        "severity": {"EVT101": "error"},
+        "naming": {"topic": "^x$", "tenants": {"a": "^a\\."}},
+        "rules": {"EVT104": {"max_partitions": 10}},
+    }
+    assert not list(validator.iter_errors(good))
+    load_config(good, RULES)
+    for bad in ({"disabel": []}, {"disable": ["EVT1O1"]}, {"rules": {"EVT104": {"max": 1}}}):
+        assert list(validator.iter_errors(bad))
+        with pytest.raises(InputError):
+            load_config(bad, RULES)
