@@ -12,6 +12,7 @@ import concurrent.futures
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from evtctl.cluster import wire
 from evtctl.cluster.capabilities import Capabilities
 from evtctl.cluster.connection import ClusterConfig
 from evtctl.errors import BackendError, Location
@@ -22,6 +23,9 @@ from evtctl.plan.state import AclBindingState, ConsumerGroupState, QuotaState, S
 # ConfigSource values that a sparse DescribeConfigs answer may use for per-topic values:
 # UNKNOWN_CONFIG (0) and DEFAULT_CONFIG (5); broker-level sources are never topic overrides.
 _SPARSE_SOURCES = (0, 5)
+# librdkafka names Kafka's CLUSTER resource type BROKER
+_TO_LIBRDKAFKA = {"CLUSTER": "BROKER"}
+_FROM_LIBRDKAFKA = {"BROKER": "CLUSTER"}
 WRITE_BATCH = 200  # topics (or topic config changes) per CreateTopics / IncrementalAlterConfigs
 ACL_BATCH = 2000
 
@@ -190,7 +194,7 @@ class KafkaBackend:
         for b in bindings:
             state = AclBindingState(
                 b.principal,
-                b.restype.name,
+                _FROM_LIBRDKAFKA.get(b.restype.name, b.restype.name),
                 b.name,
                 b.resource_pattern_type.name,
                 b.operation.name,
@@ -280,7 +284,30 @@ class KafkaBackend:
         except Exception as err:
             raise BackendError(f"{what} failed: {err}", location=Location(context=what)) from None
 
+    def _raw(self, api_key: int, body: bytes, what: str) -> wire.Reader:
+        """One v0 request on a raw socket to the first bootstrap broker (non-SASL listeners)."""
+        host, port = self.config.bootstrap_hosts()[0]
+        self.round_trips += 1
+        try:
+            with wire.connect(self.config, host, port) as sock:
+                return wire.exchange(sock, api_key, 0, body)
+        except (OSError, ValueError) as err:
+            raise BackendError(f"{what} failed: {err}", location=Location(context=what)) from None
+
     def read_quotas(self) -> dict[str, QuotaState]:
+        if not self.config.sasl_mechanism:
+            reader = self._raw(48, wire.describe_client_quotas_v0(), "DescribeClientQuotas")
+            error, message, entries = wire.parse_describe_client_quotas_v0(reader)
+            if error:
+                raise BackendError(
+                    f"DescribeClientQuotas failed: error {error} {message or ''}",
+                    location=Location(context="DescribeClientQuotas"),
+                )
+            found = {}
+            for e in entries:
+                state = QuotaState(tuple(sorted((t, n or "") for t, n in e.entity)), tuple(sorted(e.values)))
+                found[state.key] = state
+            return found
         from kafka.protocol.admin.client_quotas import DescribeClientQuotasRequest
 
         response = self._quota_call(
@@ -394,7 +421,7 @@ class KafkaBackend:
         ResourceType = _ck().ResourceType
 
         return cls(
-            ResourceType[a["resource_type"]],
+            ResourceType[_TO_LIBRDKAFKA.get(a["resource_type"], a["resource_type"])],
             a["resource_name"],
             ResourcePatternType[a["pattern_type"]],
             a["principal"],
@@ -463,6 +490,16 @@ class KafkaBackend:
 
         if not quotas:
             return {}
+        if not self.config.sasl_mechanism:
+            keys = list(quotas)
+            body = wire.alter_client_quotas_v0(
+                ([(t, n or None) for t, n in quotas[k][0]], quotas[k][1]) for k in keys
+            )
+            results = wire.parse_alter_client_quotas_v0(self._raw(49, body, "AlterClientQuotas"))
+            return {
+                k: None if not err else f"error {err}: {msg or ''}"
+                for k, (err, msg) in zip(keys, results, strict=False)
+            }
         E = AlterClientQuotasRequest.EntryData
         entries = []
         keys = list(quotas)
