@@ -216,7 +216,10 @@ def _protobuf(text: str, record_name: str | None) -> Outline | None:
                 and _IDENT.fullmatch(fname)
                 and ftype != "option"
             ):
-                messages[owner].append((fname, "map<" if ftype.endswith(">") else ftype))
+                repeated = i >= 3 and tokens[i - 3] == "repeated"
+                messages[owner].append(
+                    (fname, "map<" if ftype.endswith(">") else "[]" if repeated else ftype)
+                )
         i += 1
     wanted = record_name.rsplit(".", 1)[-1] if record_name else (order[0] if order else None)
     if wanted is None or wanted not in messages:
@@ -226,7 +229,9 @@ def _protobuf(text: str, record_name: str | None) -> Outline | None:
         out: dict[str, FieldInfo] = {}
         for fname, ftype in messages.get(name, []):
             short = ftype.rsplit(".", 1)[-1]
-            if ftype in _PROTO_SCALARS:
+            if ftype == "[]":
+                out[fname] = FieldInfo(fname, "array")
+            elif ftype in _PROTO_SCALARS:
                 out[fname] = FieldInfo(fname, _PROTO_SCALARS[ftype])
             elif short in enums:
                 out[fname] = FieldInfo(fname, "enum")

@@ -20,6 +20,7 @@ message OrderPlaced {
   Status status = 4;
   map<string, int64> lines = 5;
   oneof payment { string card = 6; string iban = 7; }
+  repeated Header history = 9;
   reserved 8;
 }
 """
@@ -39,6 +40,7 @@ def test_protobuf_outline(tmp_path: Path) -> None:
         "lines": "map",
         "card": "string",
         "iban": "string",
+        "history": "array",
     }
     assert {"event_id", "correlation_id", "causation_id"} <= shape.names()
     assert shape.lookup("header.event_id") is not None and shape.lookup("header.nope") is None
