@@ -209,7 +209,7 @@ def format_sarif(diagnostics: Sequence[Diagnostic], ctx: OutputContext) -> str:
             infos[diag.code] = ctx.rules.get(diag.code) or RuleInfo(
                 code=diag.code,
                 slug=diag.rule_slug or diag.code.lower(),
-                summary=diag.message,
+                summary=(diag.rule_slug or diag.code).replace("-", " "),
                 severity=diag.severity,
             )
     codes = sorted(infos)
