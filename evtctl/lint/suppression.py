@@ -9,9 +9,10 @@ Two spellings, same grammar::
         lint.evtctl.io/disable: 'EVT106 reason="filled by the nightly export"'
 
 A comment applies to findings on its own line, and a comment alone on a line applies to the line
-below; a comment on (or just above) a resource's ``kind:`` line covers the whole resource. An
-annotation covers its resource. A directive without a reason suppresses nothing and is reported
-(EVT902); a directive that suppressed nothing is reported too (EVT901), so stale ones get removed.
+below; a comment on a resource's first line, ``kind:`` line or ``metadata.name`` line (or alone
+on the line above one of them) covers the whole resource. An annotation covers its resource.
+A directive without a reason suppresses nothing and is reported (EVT902); a directive that
+suppressed nothing is reported too (EVT901), so stale ones get removed.
 """
 
 from __future__ import annotations
@@ -45,14 +46,13 @@ class Directive:
     reason: str | None
     location: Location
     own_line: bool = False  # the comment is alone on its line: it also covers the next line
-    resource: tuple[str, int] | None = None  # (file, id of the resource) for annotation directives
     used: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
 class Suppressions:
     by_line: dict[tuple[str, int], list[Directive]] = field(default_factory=dict)
-    by_resource: dict[tuple[str, int], list[Directive]] = field(default_factory=dict)
+    by_resource: dict[tuple[str, str], list[Directive]] = field(default_factory=dict)  # (kind, name)
     directives: list[Directive] = field(default_factory=list)
     files: set[str] = field(default_factory=set)  # files holding comment directives
 
@@ -86,12 +86,11 @@ class Suppressions:
                 continue
             loc = resource.at("metadata", "annotations", ANNOTATION)
             match = _ANNOTATION_RE.match(value)
-            anchor = (_key(resource.location.file), id(resource))
+            anchor = (type(resource).__name__, resource.name)
             if match is None:
                 directive = Directive((value,), frozenset(), (value,), None, loc)
             else:
                 directive = _directive(match, names, loc)
-            directive.resource = anchor
             sup.by_resource.setdefault(anchor, []).append(directive)
             sup.directives.append(directive)
         return sup
@@ -111,8 +110,8 @@ class Suppressions:
             candidates += self.by_line.get(here, [])
         resource = found.resource
         if resource is not None:
+            candidates += self.by_resource.get((type(resource).__name__, resource.name), [])
             file = _key(resource.location.file)
-            candidates += self.by_resource.get((file, id(resource)), [])
             if file in self.files:
                 # The head of the resource's document: its first line, `kind:` and `name:` lines.
                 heads = {
