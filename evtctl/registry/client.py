@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import email.utils
 import random
+import ssl
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -164,7 +166,8 @@ class RegistryClient:
     """Synchronous Confluent Schema Registry client.
 
     ``url`` may carry ``user:password@`` (used as basic auth unless ``username`` is given) and may be
-    a comma-separated list (connection errors move on to the next one).
+    a comma-separated list (connection errors move on to the next one). ``ca_file`` verifies an
+    https registry against that CA; ``cert_file``/``key_file`` present a client certificate.
     ``token`` sends ``Authorization: Bearer``; it wins over basic credentials.
     """
 
@@ -180,6 +183,9 @@ class RegistryClient:
         backoff: float = 0.1,
         max_backoff: float = 5.0,
         max_retry_after: float = 30.0,
+        ca_file: str | Path | None = None,
+        cert_file: str | Path | None = None,
+        key_file: str | Path | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         # Like Confluent's clients, a comma-separated list of URLs fails over on connection errors.
@@ -206,7 +212,22 @@ class RegistryClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
-        self._http = httpx.Client(headers=headers, auth=auth, timeout=timeout, transport=transport)
+        verify: ssl.SSLContext | bool = True
+        if ca_file is not None or cert_file is not None:
+            try:
+                context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+                if cert_file is not None:
+                    context.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
+            except (OSError, ssl.SSLError) as exc:
+                raise RegistryError(
+                    f"cannot load the registry TLS files: {exc}",
+                    endpoint=self.url,
+                    help="check the CA, certificate and key paths of the context",
+                ) from None
+            verify = context
+        self._http = httpx.Client(
+            headers=headers, auth=auth, timeout=timeout, transport=transport, verify=verify
+        )
 
     @property
     def url(self) -> str:

@@ -55,7 +55,7 @@ class RegistryProcess:
                 m = READY.search(buf.decode(errors="replace"))
                 if m:
                     self.url = m.group(1)
-                    self.listen = self.url.removeprefix("http://")  # same port after restart
+                    self.listen = self.url.split("://", 1)[1]  # same port after restart
                     return self
             elif self.proc.poll() is not None:
                 break

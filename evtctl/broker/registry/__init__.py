@@ -7,6 +7,7 @@ See docs/registry.md.
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,11 +45,12 @@ class RegistryHandle:
     port: int
     registry: Registry
     runner: web.AppRunner
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     async def close(self) -> None:
         await self.runner.cleanup()
@@ -62,6 +64,7 @@ async def start_registry(
     *,
     broker: Any | None = None,
     auth: RegistryAuth | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> RegistryHandle:
     """Open the store under ``data_dir/_schemas`` and serve the REST API on ``host:port`` (0 = any
     free port; the bound one is ``handle.port``).
@@ -83,7 +86,7 @@ async def start_registry(
     runner = web.AppRunner(build_app(registry, auth), access_log=None, handle_signals=False)
     try:
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
         await site.start()
     except OSError as exc:
         await runner.cleanup()
@@ -102,4 +105,4 @@ async def start_registry(
         if isinstance(address, tuple) and len(address) >= 2:
             bound = int(address[1])
             break
-    return RegistryHandle(host, bound, registry, runner)
+    return RegistryHandle(host, bound, registry, runner, "https" if ssl_context is not None else "http")

@@ -9,10 +9,11 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import ssl
 import sys
 from pathlib import Path
 
-from evtctl.errors import EvtctlError, UsageError
+from evtctl.errors import EvtctlError, Location, UsageError
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -22,11 +23,30 @@ def _listen(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-async def _serve(host: str, port: int, data_dir: Path, auth_config: Path | None) -> None:
+def _ssl_context(cert: Path | None, key: Path | None, ca: Path | None) -> ssl.SSLContext | None:
+    if cert is None:
+        if key is not None or ca is not None:
+            raise UsageError("--tls-key and --tls-ca need --tls-cert", help="add --tls-cert server.pem")
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+        if ca is not None:  # clients must then present a certificate signed by this CA
+            context.load_verify_locations(ca)
+            context.verify_mode = ssl.CERT_REQUIRED
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"cannot load the TLS files: {exc}", location=Location(str(cert))) from None
+    return context
+
+
+async def _serve(
+    host: str, port: int, data_dir: Path, auth_config: Path | None, tls: ssl.SSLContext | None
+) -> None:
     from evtctl.broker.registry import StaticAuth, start_registry
 
     auth = StaticAuth.from_file(auth_config).as_registry_auth() if auth_config else None
-    handle = await start_registry(host, port, data_dir, auth=auth)
+    handle = await start_registry(host, port, data_dir, auth=auth, ssl_context=tls)
     try:
         print(f"evtctl registry ready url={handle.url} data_dir={data_dir}", flush=True)
         stop = asyncio.Event()
@@ -46,10 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--auth-config", type=Path, default=None, help="users, tokens and subject ACLs (JSON/YAML)"
     )
+    parser.add_argument("--tls-cert", type=Path, default=None, help="serve https with this PEM certificate")
+    parser.add_argument("--tls-key", type=Path, default=None, help="PEM private key for --tls-cert")
+    parser.add_argument("--tls-ca", type=Path, default=None, help="require client certificates from this CA")
     args = parser.parse_args(argv)
     try:
         host, port = _listen(args.listen)
-        asyncio.run(_serve(host, port, args.data_dir, args.auth_config))
+        tls = _ssl_context(args.tls_cert, args.tls_key, args.tls_ca)
+        asyncio.run(_serve(host, port, args.data_dir, args.auth_config, tls))
     except EvtctlError as err:
         print(err.render(), file=sys.stderr)
         return err.exit_code
