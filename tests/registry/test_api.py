@@ -94,6 +94,9 @@ def test_get_versions_latest_and_schema(http: httpx.Client, subject: str) -> Non
     assert json.loads(by_id["schema"]) == json.loads(V2)
     assert json.loads(http.get(f"/schemas/ids/{id2}/schema").text) == json.loads(V2)
     assert http.get(f"/schemas/ids/{id2}", params={"fetchMaxId": "true"}).json()["maxId"] >= id2
+    by_guid = http.get(f"/schemas/guids/{latest['guid']}").json()
+    assert json.loads(by_guid["schema"]) == json.loads(V2)
+    assert http.head(f"/subjects/{subject}/versions/1").status_code == 200
     listed = http.get("/schemas", params={"subjectPrefix": subject, "latestOnly": "true"}).json()
     assert [(s["subject"], s["version"]) for s in listed] == [(subject, 2)]
 
@@ -195,6 +198,10 @@ def test_subject_config(http: httpx.Client, subject: str) -> None:
     assert http.delete(f"/config/{subject}").json()["compatibilityLevel"] == "FULL_TRANSITIVE"
     error(http.get(f"/config/{subject}"), 404, 40408)
     error(http.delete(f"/config/{subject}-never"), 404, 40401)
+    # the global level: set, then DELETE restores the default and answers the old one
+    assert http.put("/config", content=json.dumps({"compatibility": "NONE"}), headers=CT).status_code == 200
+    assert http.delete("/config").json()["compatibilityLevel"] == "NONE"
+    assert http.get("/config").json()["compatibilityLevel"] == "BACKWARD"
 
 
 def test_soft_then_permanent_version_delete(http: httpx.Client, subject: str) -> None:
