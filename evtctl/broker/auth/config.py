@@ -30,8 +30,6 @@ class SecurityConfig:
     tls_key: Path | None = None
     tls_ca: Path | None = None  # verify client certificates against this CA
     tls_client_auth: str = "none"  # none | requested | required
-    # The plain listener (--listen) can be closed when every client must authenticate.
-    authenticated_listeners_only: bool = False
 
     @property
     def authenticates(self) -> bool:

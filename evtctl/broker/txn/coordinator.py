@@ -257,6 +257,17 @@ class TransactionCoordinator:
             txn.offsets[(group, topic, part)] = (off, leader_epoch, meta)
         self._persist(txn)
 
+    def check_produce(self, tp: TopicPartition, producer_id: int, producer_epoch: int) -> Err:
+        """Whether a transactional batch may be appended (KIP-890 style verification)."""
+        for txn in self.txns.values():
+            if txn.producer_id == producer_id:
+                if producer_epoch < txn.producer_epoch:
+                    return Err.INVALID_PRODUCER_EPOCH
+                if txn.state != "Ongoing" or tp not in txn.partitions:
+                    return Err.INVALID_TXN_STATE
+                return Err.NONE
+        return Err.INVALID_TXN_STATE
+
     def pending_offsets(self, group: str) -> set[TopicPartition]:
         return {
             (t, p)

@@ -14,7 +14,7 @@ from evtctl.broker.groups.handlers import coordinator_of
 from evtctl.broker.handlers import HandlerRegistry
 from evtctl.broker.log.partition import PartitionLog
 from evtctl.broker.protocol.codec import Message
-from evtctl.broker.protocol.records import BatchHeader
+from evtctl.broker.protocol.records import TRANSACTIONAL_BIT, BatchHeader
 from evtctl.broker.txn.coordinator import TransactionCoordinator, TxnError
 
 PLUGIN_KEY = "txn"
@@ -44,11 +44,21 @@ def install(broker: Any) -> None:
     ) -> None:
         offset = base_offset
         for _, hdr in batches:
-            if hdr.attributes & 0x10 and not hdr.is_control:  # transactional data
+            if hdr.attributes & TRANSACTIONAL_BIT and not hdr.is_control:
                 coord.index.note_append((plog.topic, plog.partition), _at(hdr, offset))
             offset += hdr.last_offset_delta + 1
 
+    def before_append(ctx: RequestContext, plog: PartitionLog, batches: list[tuple[int, BatchHeader]]) -> int:
+        """Transactional data only for a partition of the producer's ongoing transaction, current epoch."""
+        for _, hdr in batches:
+            if hdr.attributes & TRANSACTIONAL_BIT and not hdr.is_control:
+                err = coord.check_produce((plog.topic, plog.partition), hdr.producer_id, hdr.producer_epoch)
+                if err:
+                    return int(err)
+        return 0
+
     broker.plugins["after_append"] = after_append
+    broker.plugins["before_append"] = before_append
     coord.start()
 
 
