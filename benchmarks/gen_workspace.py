@@ -68,7 +68,9 @@ def generate(out: Path, topics: int, services: int, subjects: int) -> None:
     def write_chunks(folder: str, docs: list[str]) -> None:
         for start in range(0, len(docs), PER_FILE):
             chunk = docs[start : start + PER_FILE]
-            (out / "topology" / folder / f"{folder}-{start // PER_FILE:03d}.yaml").write_text("---\n".join(chunk))
+            (out / "topology" / folder / f"{folder}-{start // PER_FILE:03d}.yaml").write_text(
+                "---\n".join(chunk)
+            )
 
     write_chunks("topics", [_topic(name, f"team-{i % 50}", i) for i, name in enumerate(names)])
 
@@ -117,7 +119,9 @@ def generate(out: Path, topics: int, services: int, subjects: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("out", type=Path)
     parser.add_argument("--topics", type=int, default=10_000)
     parser.add_argument("--services", type=int, default=2_000)

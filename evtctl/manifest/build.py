@@ -218,14 +218,15 @@ def _subject(d: _Doc, root: Path, schemas: SchemaFileChecker) -> SubjectBinding:
         path: tuple[str | int, ...] = ("spec", side)
         file = Path(os.path.normpath(root / raw["schema"]))
         fmt_text = raw.get("format")
-        fmt = SchemaFormat(fmt_text) if fmt_text else _EXTENSION_FORMATS.get(file.suffix.lower())
+        fmt: SchemaFormat | None = (
+            SchemaFormat(fmt_text) if fmt_text else _EXTENSION_FORMATS.get(file.suffix.lower())
+        )
         if fmt is None:
             d.error(
                 f"cannot tell the format of {raw['schema']!r} from its extension",
                 (*path, "schema"),
                 "set `format: AVRO|PROTOBUF|JSON`",
             )
-            fmt = SchemaFormat.AVRO
         references: list[SchemaReference] = []
         for i, ref in enumerate(raw.get("references") or ()):
             ref_file = Path(os.path.normpath(root / ref["schema"])) if ref.get("schema") else None
@@ -254,7 +255,7 @@ def _subject(d: _Doc, root: Path, schemas: SchemaFileChecker) -> SubjectBinding:
                 "paths are relative to the workspace root",
                 Code.SCHEMA_FILE,
             )
-        else:
+        elif fmt is not None:
             problem, derived = schemas.check(
                 file, fmt, [r.file for r in references if r.file], d.loc(*path, "schema")
             )
@@ -275,7 +276,7 @@ def _subject(d: _Doc, root: Path, schemas: SchemaFileChecker) -> SubjectBinding:
             subject = f"{topic}-{record_name}"
         sides[side] = SchemaRef(
             file=file,
-            format=fmt,
+            format=fmt or SchemaFormat.AVRO,  # only reached with an error already reported
             subject=subject,
             record_name=record_name,
             references=tuple(references),

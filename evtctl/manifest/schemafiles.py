@@ -7,6 +7,7 @@ Record/TopicRecord naming strategies need.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -112,6 +113,7 @@ class SchemaFileChecker:
             _parse(file, fmt, references, self.search_paths)
         except EvtctlError as err:
             where = err.location if err.location is not None and err.location.file else Location(str(file))
+            where = dataclasses.replace(where, file=_shown(where.file or str(file)))
             return (
                 Problem(
                     f"schema does not parse: {err.message}",
@@ -126,6 +128,13 @@ class SchemaFileChecker:
             self._known[key] = name or ""
             self._dirty = True
         return None, name
+
+
+def _shown(file: str) -> str:
+    try:
+        return Path(file).relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return file
 
 
 def _parse(file: Path, fmt: SchemaFormat, references: Sequence[Path], search_paths: Sequence[Path]) -> None:

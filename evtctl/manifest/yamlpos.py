@@ -145,6 +145,9 @@ class _Builder:
         self.problems = problems
         self.constructor = SafeConstructor()
         self.anchors: dict[str, Any] = {}  # aliases share one value: no exponential expansion
+        self.anchored: set[int] = set()
+        self.sizes: dict[int, int] = {}  # expanded size of anchored containers
+        self.total = 0  # values in the current document, aliases counted expanded
         self.scalar: dict[str, Callable[[str, Any], Any]] = {
             _STR: self._str,
             _NULL: lambda v, m: None,
@@ -312,13 +315,21 @@ class _Builder:
                     container = PosList(mark)
                 if event.anchor is not None:
                     self.anchors[event.anchor] = container
+                    self.anchored.add(id(container))
                 self._attach(stack, container, mark)
-                stack.append([container, None, None])
+                if len(stack) >= MAX_DEPTH:
+                    raise _Limit(f"YAML nesting is deeper than {MAX_DEPTH} levels", mark)
+                stack.append([container, None, None, 0])
                 continue
             elif etype is MappingEndEvent or etype is SequenceEndEvent:
                 frame = stack.pop()
+                size = frame[3] + 1
+                if frame[0] is not None and id(frame[0]) in self.anchored:
+                    self.sizes[id(frame[0])] = size
                 if not stack:
                     result = frame[0]
+                else:
+                    stack[-1][3] += size
                 continue
             elif etype is AliasEvent:
                 m = event.start_mark
@@ -328,6 +339,13 @@ class _Builder:
                         Problem(f"unknown alias {event.anchor!r}", Location(self.file, mark[0], mark[1]))
                     )
                 value = self.anchors.get(event.anchor)
+                if stack:
+                    # Count what the alias stands for, so anchor "bombs" cannot expand unseen.
+                    expanded = self.sizes.get(id(value), 1)
+                    stack[-1][3] += expanded
+                    self.total += expanded
+                    if self.total > MAX_EXPANDED_NODES:
+                        raise _Limit(f"aliases expand this document beyond {MAX_EXPANDED_NODES} values", mark)
                 if stack and type(stack[-1][0]) is PosMap and stack[-1][1] is None:
                     stack[-1][1] = value if isinstance(value, str) else _SKIP
                     stack[-1][2] = mark
@@ -340,6 +358,7 @@ class _Builder:
             if not stack:
                 result = value
                 continue
+            stack[-1][3] += 1
             self._attach(stack, value, mark)
 
     @staticmethod
@@ -361,6 +380,15 @@ class _Builder:
 
 
 _SKIP = object()  # a key whose value is dropped (duplicate, merge key, non-scalar key)
+MAX_DEPTH = 64
+MAX_EXPANDED_NODES = 1_000_000
+
+
+class _Limit(Exception):
+    def __init__(self, message: str, mark: Mark) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
 
 
 def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
@@ -467,11 +495,16 @@ def load_text(
                 start = data.mark
             documents.append(Document(file, index, data, start))
             builder.anchors.clear()
+            builder.anchored.clear()
+            builder.sizes.clear()
+            builder.total = 0
             index += 1
     except yaml.YAMLError as err:
         problems.append(_yaml_error(err, file, text))
-    except RecursionError:
-        problems.append(Problem("YAML nesting is too deep", Location(file, 1, 1), code=Code.YAML))
+    except _Limit as err:
+        problems.append(
+            Problem(err.message, Location(file, err.mark[0], err.mark[1]), "simplify the document", Code.YAML)
+        )
     finally:
         loader.dispose()
     return documents, problems

@@ -116,7 +116,7 @@ def _check_documents(
             path, shown, variables=variables, max_bytes=loaded.max_file_bytes
         )
         problems.extend(file_problems)
-        if not documents and not file_problems:
+        if not file_problems and all(d.data is None for d in documents):
             problems.append(
                 Problem(
                     "file contains no manifests",
