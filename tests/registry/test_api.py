@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -536,3 +538,30 @@ def test_concurrent_registrations_get_distinct_ids_and_versions(
     assert len(set(own_ids)) == 12  # never the same id for different schemas
     assert len({r[1] for r in results}) == 1  # one id for one schema across subjects
     assert set(own_ids).isdisjoint({results[0][1]})
+
+
+def test_reference_cycle_in_stored_data_is_a_422_not_a_crash(
+    tmp_path: Path, registry_factory: Callable[..., RegistryProcess]
+) -> None:
+    """The API cannot create a cycle (a reference must name an existing version), but an imported or
+    hand-edited store can hold one: resolving it answers 42201 and the registry keeps serving."""
+
+    def rec(subject: str, schema_id: int, ref_subject: str) -> dict[str, Any]:
+        text = json.dumps(
+            {"type": "record", "name": subject.upper(), "fields": [{"name": "x", "type": "int"}]}
+        )
+        schema = {"id": schema_id, "type": "AVRO", "text": text, "refs": [[ref_subject, ref_subject, 1]]}
+        schema.update(fp=f"fp{schema_id}", guid=f"g{schema_id}")
+        return {"op": "register", "subject": subject, "version": 1, "id": schema_id, "schema": schema}
+
+    log = tmp_path / "cyc0" / "_schemas" / "registry.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("".join(json.dumps(r) + "\n" for r in (rec("a", 1, "b"), rec("b", 2, "a"))))
+    proc = registry_factory(name="cyc")
+    with httpx.Client(base_url=proc.url, timeout=30.0) as http:
+        assert http.get("/subjects").json() == ["a", "b"]
+        message = error(register(http, "a", V1), 422, 42201)
+        assert "cycle" in message
+        message = error(post(http, "/compatibility/subjects/b/versions/latest", {"schema": V1}), 422, 42201)
+        assert "cycle" in message
+        assert http.get("/schemas/ids/1").status_code == 200
