@@ -89,13 +89,11 @@ def checker_for(schema_type: str) -> FormatChecker:
 
 _PARSE_CACHE_SIZE = 4096
 _parse_cache: OrderedDict[tuple[str, str, str, tuple[tuple[str, str], ...]], ParsedSchema] = OrderedDict()
-_by_fingerprint: dict[tuple[str, str], ParsedSchema] = {}
 
 
 def clear_parse_cache() -> None:
     """Forget parsed schemas (benchmarks measure cold parses with it)."""
     _parse_cache.clear()
-    _by_fingerprint.clear()
 
 
 def parse_schema(
@@ -105,7 +103,7 @@ def parse_schema(
     references: Mapping[str, str] | None = None,
     origin: str = "<input>",
 ) -> ParsedSchema:
-    """Parse and normalize a schema; cached by its text (and then shared by canonical fingerprint).
+    """Parse and normalize a schema; cached by its text, origin and references.
 
     ``references`` maps a reference name (Avro: any label; Protobuf: the import path; JSON
     Schema: the ``$ref`` URI or file name) to that schema's text. Raises ``InputError`` located
@@ -118,14 +116,12 @@ def parse_schema(
     if hit is not None:
         _parse_cache.move_to_end(key)
         return hit
+    # Objects are not shared between texts with one fingerprint: each keeps its own text and
+    # origin for locations. Compatibility results are cached by fingerprint (levels.py).
     parsed = checker_for(st).parse(text, refs, origin)
-    # Same canonical form -> the same object, so compat caching and identity checks line up.
-    parsed = _by_fingerprint.setdefault((st, parsed.fingerprint), parsed)
     _parse_cache[key] = parsed
     if len(_parse_cache) > _PARSE_CACHE_SIZE:
         _parse_cache.popitem(last=False)
-    if len(_by_fingerprint) > _PARSE_CACHE_SIZE:
-        _by_fingerprint.clear()
     return parsed
 
 

@@ -105,21 +105,65 @@ def render_json(results: Sequence[CheckResult]) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
+def locate_violation(text: str, schema_type: str, path: str) -> tuple[int, int]:
+    """Best-effort line/column in the candidate's text for a violation path (1:1 if not found).
+
+    Paths are logical (``Order.items[].price``, ``pkg.Order.total (field 3)``, ``#/properties/x``);
+    the last name in them is searched where that format declares names.
+    """
+    import re
+
+    from evtctl.compat.jsonpos import line_col
+
+    name = None
+    if schema_type == "JSON":
+        parts = [p for p in path.lstrip("#").split("/") if p]
+        for i in range(len(parts) - 1, 0, -1):
+            if parts[i - 1] in ("properties", "patternProperties", "$defs", "definitions", "dependencies"):
+                name = parts[i].replace("~1", "/").replace("~0", "~")
+                break
+        pattern = rf'"{re.escape(name)}"\s*:' if name else None
+    elif schema_type == "PROTOBUF":
+        m = re.search(r"([A-Za-z_][A-Za-z0-9_]*) \(field (\d+)\)$", path)
+        if m:
+            pattern = rf"\b{re.escape(m[1])}\s*=\s*{m[2]}\b"
+        else:
+            name = path.rsplit(".", 1)[-1]
+            pattern = rf"\b(message|enum|oneof)\s+{re.escape(name)}\b"
+    else:
+        name = re.split(r"[.\[\]{}]+", path.strip(".[]{}"))[-1]
+        pattern = rf'"name"\s*:\s*"{re.escape(name)}"' if name else None
+    if pattern:
+        found = re.search(pattern, text)
+        if found:
+            return line_col(text, found.start())
+    return 1, 1
+
+
 def to_diagnostics(results: Sequence[CheckResult]) -> list[Any]:
     from evtctl.lint.diagnostics import Diagnostic, Severity
 
     out: list[Any] = []
     for res in results:
+        text = _read(res.file) if res.report.violations else ""
         for v in res.report.violations:
+            line, col = locate_violation(text, res.schema_type, v.path)
             message = f"{v.message} (against {res.version_label(v)}, {res.report.level})"
             out.append(
                 Diagnostic(
                     code=v.rule_id,
                     severity=Severity.ERROR,
                     message=message,
-                    location=Location(res.file, 1, 1, context=v.path),
+                    location=Location(res.file, line, col, context=v.path),
                     help=v.hint,
                     rule_slug=v.rule_id.lower().replace("_", "-"),
                 )
             )
     return out
+
+
+def _read(file: str) -> str:
+    try:
+        return Path(file).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
