@@ -42,7 +42,7 @@ class ClusterConfig:
             "security.protocol": self.security_protocol,
             "socket.timeout.ms": int(self.timeout * 1000),
             "client.id": "evtctl",
-            "log_level": 3,
+            "log_level": 0,  # errors reach the caller as results; keep stderr for evtctl
         }
         if self.sasl_mechanism:
             conf["sasl.mechanism"] = self.sasl_mechanism
