@@ -189,3 +189,31 @@ def test_static_member_rejoins_without_rebalance(broker: BrokerProcess, tmp_path
         bouncer.kill()
         bouncer.wait(10)
         stay.close()
+
+
+def test_cooperative_sticky_incremental_rebalance(broker: BrokerProcess) -> None:
+    create_topic(broker.bootstrap, "coop", 4)
+    conf = {
+        "bootstrap.servers": broker.bootstrap,
+        "group.id": "coop-g",
+        "partition.assignment.strategy": "cooperative-sticky",
+        "heartbeat.interval.ms": 300,
+    }
+    a, b = Consumer(conf), Consumer(conf)
+    revoked_from_a: list[int] = []
+    a.subscribe(["coop"], on_revoke=lambda c, ps: revoked_from_a.extend(p.partition for p in ps))
+    assert _wait(lambda: (a.poll(0.05), len(a.assignment()) == 4)[1], 30)
+    b.subscribe(["coop"])
+
+    def split() -> bool:
+        a.poll(0.05)
+        b.poll(0.05)
+        mine, theirs = {p.partition for p in a.assignment()}, {p.partition for p in b.assignment()}
+        return len(mine) == len(theirs) == 2 and not mine & theirs
+
+    assert _wait(split, 30)
+    # Incremental: A gave up only the two partitions B took, it never revoked everything.
+    assert sorted(revoked_from_a) == sorted(p.partition for p in b.assignment())
+    b.close()  # LeaveGroup: A gets the partitions back
+    assert _wait(lambda: (a.poll(0.05), len(a.assignment()) == 4)[1], 30)
+    a.close()

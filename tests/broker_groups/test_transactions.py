@@ -15,7 +15,7 @@ from tests.broker_groups.conftest import create_topic, produce_values
 from tests.support.broker import REPO_ROOT, BrokerProcess
 
 
-def read_all(bootstrap: str, topic: str, isolation: str, partitions: int = 1, idle: float = 1.5) -> list[str]:
+def read_all(bootstrap: str, topic: str, isolation: str, partitions: int = 1, idle: float = 1.0) -> list[str]:
     c = Consumer(
         {
             "bootstrap.servers": bootstrap,

@@ -151,3 +151,55 @@ def test_plain(tmp_path: Path) -> None:
             PlainServer(store).evaluate(token)
     # Credentials survive a restart (salted keys only).
     assert CredentialStore(tmp_path).check_password("bob", "pw")
+
+
+def test_authorize_any_for_idempotent_write() -> None:
+    az = Authorizer(None, allow_everyone_if_no_acl_found=False)
+    az.create([acl(T, "orders", LIT, "User:alice", Operation.WRITE)])
+    assert az.authorize_any("User:alice", "h", Operation.WRITE, T)
+    assert not az.authorize_any("User:bob", "h", Operation.WRITE, T)
+    assert not az.authorize_any("User:alice", "h", Operation.WRITE, ResourceType.TRANSACTIONAL_ID)
+    az.create([acl(T, "*", LIT, "User:alice", Operation.WRITE, Permission.DENY)])
+    assert not az.authorize_any("User:alice", "h", Operation.WRITE, T)
+
+
+def test_quota_precedence_buckets_and_durability(tmp_path: Path) -> None:
+    from evtctl.broker.quotas import PRODUCER_BYTE_RATE, QuotaManager
+
+    q = QuotaManager(tmp_path)
+    assert q.alter((("user", None),), [(PRODUCER_BYTE_RATE, 1000.0, False)], validate_only=False) is None
+    assert (
+        q.alter(
+            (("user", "alice"), ("client-id", "app")),
+            [(PRODUCER_BYTE_RATE, 50.0, False)],
+            validate_only=False,
+        )
+        is None
+    )
+    assert q.alter((("user", "x"),), [("bogus", 1.0, False)], validate_only=False) is not None
+    assert q.alter((("planet", "x"),), [(PRODUCER_BYTE_RATE, 1.0, False)], validate_only=False) is not None
+    assert q.alter((("user", "x"),), [(PRODUCER_BYTE_RATE, 9.0, False)], validate_only=True) is None
+    # user+client beats the default user; others fall back to <default> user.
+    assert q.quota_for("alice", "app", PRODUCER_BYTE_RATE) == (
+        (("client-id", "app"), ("user", "alice")),
+        50.0,
+    )
+    assert q.quota_for("bob", "app", PRODUCER_BYTE_RATE) == ((("user", None),), 1000.0)
+    assert q.quota_for("x", "app", PRODUCER_BYTE_RATE) == (
+        (("user", None),),
+        1000.0,
+    )  # validate_only kept out
+    # One second of credit, then throttle proportional to the overdraft.
+    assert q.record("bob", "c", PRODUCER_BYTE_RATE, 1000) == 0
+    throttle = q.record("bob", "c", PRODUCER_BYTE_RATE, 500)
+    assert 400 <= throttle <= 500
+    # Default-user buckets are per user: carol has her own credit.
+    assert q.record("carol", "c", PRODUCER_BYTE_RATE, 1000) == 0
+    assert q.record("nobody", "c", "consumer_byte_rate", 10**9) == 0  # no quota for that key
+    q.close()
+    again = QuotaManager(tmp_path)
+    assert {e for e, _ in again.describe([("user", 2, None)], strict=False)} == {
+        (("user", None),),
+        (("client-id", "app"), ("user", "alice")),
+    }
+    assert [e for e, _ in again.describe([("user", 1, None)], strict=True)] == [(("user", None),)]

@@ -236,7 +236,8 @@ async def offset_commit(ctx: RequestContext, req: Message) -> Message:
             parts_out.append({"partition_index": idx, "error_code": err})
         topics_out.append({"name": name, "partitions": parts_out})
     if to_store:
-        coord.offsets.commit(group_id, to_store)
+        coord.offsets.commit(group_id, to_store, sync=False)
+        await coord.offsets.sync()  # answered once durable, without blocking the event loop
     return {"throttle_time_ms": 0, "topics": topics_out}
 
 

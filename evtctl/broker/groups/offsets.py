@@ -41,8 +41,11 @@ class OffsetStore:
     def has_group(self, group_id: str) -> bool:
         return bool(self._by_group.get(group_id))
 
-    def commit(self, group_id: str, offsets: Iterable[tuple[str, int, int, int, str]]) -> None:
-        """Store (topic, partition, offset, leader_epoch, metadata) entries with one fsync."""
+    def commit(
+        self, group_id: str, offsets: Iterable[tuple[str, int, int, int, str]], *, sync: bool = True
+    ) -> None:
+        """Store (topic, partition, offset, leader_epoch, metadata) entries with one fsync (or, with
+        ``sync=False``, leave it to :meth:`sync`)."""
         now = int(time.time() * 1000)
         changes = []
         group = self._by_group.setdefault(group_id, {})
@@ -50,7 +53,10 @@ class OffsetStore:
             entry = CommittedOffset(offset, epoch, metadata, now)
             group[(topic, partition)] = entry
             changes.append((_key(group_id, topic, partition), [offset, epoch, metadata, now]))
-        self._journal.put_many(changes)
+        self._journal.put_many(changes, sync=sync)
+
+    async def sync(self) -> None:
+        await self._journal.sync()
 
     def fetch(self, group_id: str, topic: str, partition: int) -> CommittedOffset | None:
         return self._by_group.get(group_id, {}).get((topic, partition))

@@ -11,6 +11,7 @@ tracks live state, like a compacted topic.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import struct
@@ -72,8 +73,9 @@ class KeyedJournal:
             if key.startswith(prefix):
                 yield key, value
 
-    def put_many(self, changes: list[tuple[str, Any]]) -> None:
-        """Apply and persist several changes with one fsync (None deletes)."""
+    def put_many(self, changes: list[tuple[str, Any]], *, sync: bool = True) -> None:
+        """Apply and persist several changes with one fsync (None deletes); ``sync=False`` leaves the
+        fsync to a later :meth:`sync` (so the event loop need not wait for the disk)."""
         if not changes:
             return
         buf = bytearray()
@@ -83,11 +85,23 @@ class KeyedJournal:
             self._apply(key, value)
         self._file.write(buf)
         self._file.flush()
-        if self._fsync:
+        if self._fsync and sync:
             os.fsync(self._file.fileno())
         self._records += len(changes)
         if self._records > 1000 and self._records > 2 * len(self._data):
             self.compact()
+
+    async def sync(self) -> None:
+        """fsync in a worker thread; concurrent callers each get a barrier covering their writes."""
+        if not self._fsync:
+            return
+        fd = self._file.fileno()
+        try:
+            await asyncio.to_thread(os.fsync, fd)
+        except OSError:
+            if self._file.closed or self._file.fileno() != fd:
+                return  # compacted meanwhile: the new file was fsynced before it replaced the old one
+            raise
 
     def put(self, key: str, value: Any) -> None:
         self.put_many([(key, value)])
