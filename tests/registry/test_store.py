@@ -102,3 +102,29 @@ def test_replay_and_compaction_rebuild_the_same_state(ops: list[tuple[str, Any, 
 
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(run(Path(tmp)))
+
+
+def test_a_failed_write_is_a_50001_and_changes_nothing(tmp_path: Path) -> None:
+    """Disk full (a real ENOSPC from /dev/full): the client gets 50001, state and log stay as they were."""
+
+    async def run() -> None:
+        reg = Registry(tmp_path)
+        await reg.open()
+        first = await reg.register("full-value", {"schema": _schema("F", 0)}, normalize=False)
+        before = observable(reg.state)
+        healthy = reg.log._file
+        with open("/dev/full", "ab", buffering=0) as full:
+            reg.log._file = full
+            try:
+                await reg.register("full-value", {"schema": _schema("F", 1)}, normalize=False)
+            except RegistryHTTPError as err:
+                assert (err.status, err.error_code) == (500, 50001)
+            else:
+                raise AssertionError("a write to a full disk was acknowledged")
+            reg.log._file = healthy
+        assert observable(reg.state) == before
+        second = await reg.register("full-value", {"schema": _schema("F", 1)}, normalize=False)
+        assert second["id"] == first["id"] + 1
+        await reg.close()
+
+    asyncio.run(run())
