@@ -610,8 +610,8 @@ def _compare_same_kind(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
         if o.get(attr) != u.get(attr):
             ctx.add(diff, path)
     if o.kind == "string":
-        _limits(ctx, o, u, path, "maxLength", "MAX_LENGTH", loosen="INCREASED")
-        _limits(ctx, o, u, path, "minLength", "MIN_LENGTH", loosen="DECREASED")
+        _limits(ctx, o, u, path, "maxLength", "MAX_LENGTH")
+        _limits(ctx, o, u, path, "minLength", "MIN_LENGTH")
         op, up = o.get("pattern"), u.get("pattern")
         if op != up:
             kind = "PATTERN_ADDED" if op is None else "PATTERN_REMOVED" if up is None else "PATTERN_CHANGED"
@@ -651,7 +651,7 @@ def _enum_values(n: JNode) -> set[str]:
     return {json.dumps(v, sort_keys=True) for v in values}
 
 
-def _limits(ctx: _Context, o: JNode, u: JNode, path: str, key: str, name: str, *, loosen: str) -> None:
+def _limits(ctx: _Context, o: JNode, u: JNode, path: str, key: str, name: str) -> None:
     ov, uv = o.get(key), u.get(key)
     if ov == uv:
         return
@@ -661,7 +661,6 @@ def _limits(ctx: _Context, o: JNode, u: JNode, path: str, key: str, name: str, *
         ctx.add(f"{name}_REMOVED", f"{path}/{key}", ov, uv)
     elif isinstance(ov, int | float) and isinstance(uv, int | float) and not isinstance(ov, bool):
         ctx.add(f"{name}_INCREASED" if ov < uv else f"{name}_DECREASED", f"{path}/{key}", ov, uv)
-    del loosen  # direction is implied by COMPATIBLE_CHANGES; kept in the call for readability
 
 
 def _exclusive(n: JNode, key: str) -> Any:
@@ -670,8 +669,8 @@ def _exclusive(n: JNode, key: str) -> Any:
 
 
 def _number(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
-    _limits(ctx, o, u, path, "maximum", "MAXIMUM", loosen="INCREASED")
-    _limits(ctx, o, u, path, "minimum", "MINIMUM", loosen="DECREASED")
+    _limits(ctx, o, u, path, "maximum", "MAXIMUM")
+    _limits(ctx, o, u, path, "minimum", "MINIMUM")
     for key, name in (("exclusiveMaximum", "EXCLUSIVE_MAXIMUM"), ("exclusiveMinimum", "EXCLUSIVE_MINIMUM")):
         ov, uv = _exclusive(o, key), _exclusive(u, key)
         if ov != uv:
@@ -811,6 +810,16 @@ def _open(n: JNode) -> bool:
     return permits and schema is None and not n.get("patternProperties")
 
 
+def _covered(ctx: _Context, original: JNode, update: JNode, path: str, what: str) -> None:
+    """A property or item on one side only, judged by the other side's partially open content
+    model (``patternProperties`` / an ``additional*`` schema)."""
+    sub = ctx.sub()
+    _compare(sub, original, update, path)
+    ctx.diffs += sub.diffs
+    outcome = "IS_COVERED" if sub.compatible else "NOT_COVERED"
+    ctx.add(f"{what}_{outcome}_BY_PARTIALLY_OPEN_CONTENT_MODEL", path)
+
+
 def _partial(n: JNode, prop: str) -> JNode | None:
     patterns = n.get("patternProperties")
     if isinstance(patterns, dict):
@@ -878,17 +887,7 @@ def _object_property(
             return
         partial = _partial(u, name)
         if partial is not None:
-            sub = ctx.sub()
-            _compare(sub, o_child, partial, ppath)
-            ctx.diffs += sub.diffs
-            ctx.add(
-                "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                if sub.compatible
-                else "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-                ppath,
-                name,
-                None,
-            )
+            _covered(ctx, o_child, partial, ppath, "PROPERTY_REMOVED")
         elif o_child.kind == "false":
             ctx.add("PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL", ppath)
         else:
@@ -907,17 +906,7 @@ def _object_property(
             return
         partial = _partial(o, name)
         if partial is not None:
-            sub = ctx.sub()
-            _compare(sub, partial, u_child, ppath)
-            ctx.diffs += sub.diffs
-            ctx.add(
-                "PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                if sub.compatible
-                else "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-                ppath,
-                None,
-                name,
-            )
+            _covered(ctx, partial, u_child, ppath, "PROPERTY_ADDED")
         if name in ureq:
             ctx.add(
                 "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL"
@@ -951,8 +940,8 @@ def _object_rest(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
         ctx.add("ADDITIONAL_PROPERTIES_EXTENDED", apath)
     elif o_schema is not None:
         _compare(ctx, o.child(o_key, o_schema, o_key), u.child(u_key, u_schema, u_key), apath)
-    _limits(ctx, o, u, path, "maxProperties", "MAX_PROPERTIES", loosen="INCREASED")
-    _limits(ctx, o, u, path, "minProperties", "MIN_PROPERTIES", loosen="DECREASED")
+    _limits(ctx, o, u, path, "maxProperties", "MAX_PROPERTIES")
+    _limits(ctx, o, u, path, "minProperties", "MIN_PROPERTIES")
 
 
 def _deps(n: JNode) -> tuple[dict[str, set[str]], dict[str, Any]]:
@@ -1037,15 +1026,7 @@ def _array(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
         if u_open:
             ctx.add("ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL", ipath)
         elif u_rest is not False:
-            sub = ctx.sub()
-            _compare(sub, o_item, u.child(u_key, u_rest, u_key), ipath)
-            ctx.diffs += sub.diffs
-            ctx.add(
-                "ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                if sub.compatible
-                else "ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-                ipath,
-            )
+            _covered(ctx, o_item, u.child(u_key, u_rest, u_key), ipath, "ITEM_REMOVED")
         elif o_item.kind == "false":
             ctx.add("ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL", ipath)
         else:
@@ -1061,15 +1042,7 @@ def _array(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
                 ipath,
             )
         elif o_rest is not False:
-            sub = ctx.sub()
-            _compare(sub, o.child(o_key, o_rest, o_key), u_item, ipath)
-            ctx.diffs += sub.diffs
-            ctx.add(
-                "ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                if sub.compatible
-                else "ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-                ipath,
-            )
+            _covered(ctx, o.child(o_key, o_rest, o_key), u_item, ipath, "ITEM_ADDED")
         else:
             ctx.add("ITEM_ADDED_TO_CLOSED_CONTENT_MODEL", ipath)
     if not (o_single and u_single) or o_rest is not None or u_rest is not None:
@@ -1085,14 +1058,14 @@ def _array(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
             ctx.add("ADDITIONAL_ITEMS_EXTENDED", apath)
         elif o_schema is not None and not (o_single and u_single):
             _compare(ctx, o.child(o_key, o_schema, o_key), u.child(u_key, u_schema, u_key), apath)
-    _limits(ctx, o, u, path, "maxItems", "MAX_ITEMS", loosen="INCREASED")
-    _limits(ctx, o, u, path, "minItems", "MIN_ITEMS", loosen="DECREASED")
+    _limits(ctx, o, u, path, "maxItems", "MAX_ITEMS")
+    _limits(ctx, o, u, path, "minItems", "MIN_ITEMS")
     if bool(o.get("uniqueItems")) != bool(u.get("uniqueItems")):
         ctx.add(
             "UNIQUE_ITEMS_REMOVED" if o.get("uniqueItems") else "UNIQUE_ITEMS_ADDED", f"{path}/uniqueItems"
         )
-    _limits(ctx, o, u, path, "maxContains", "MAX_CONTAINS", loosen="INCREASED")
-    _limits(ctx, o, u, path, "minContains", "MIN_CONTAINS", loosen="DECREASED")
+    _limits(ctx, o, u, path, "maxContains", "MAX_CONTAINS")
+    _limits(ctx, o, u, path, "minContains", "MIN_CONTAINS")
 
 
 # ----------------------------------------------------------------------------- wording
