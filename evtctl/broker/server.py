@@ -25,7 +25,15 @@ from evtctl.broker.context import AllowAll, Authorizer, ConnectionState, Request
 from evtctl.broker.handlers import HandlerRegistry, default_registry
 from evtctl.broker.log.partition import PartitionLog, now_ms
 from evtctl.broker.log.writer import LogWriter
-from evtctl.broker.protocol.codec import DecodeError, Message, codec, is_flexible, read_uvarint
+from evtctl.broker.protocol.codec import (
+    Chunk,
+    ChunkedBuffer,
+    DecodeError,
+    Message,
+    codec,
+    is_flexible,
+    read_uvarint,
+)
 from evtctl.broker.protocol.errors import ErrorCode
 from evtctl.broker.state import MetadataStore, TopicMeta, effective_configs
 
@@ -272,7 +280,7 @@ class Broker:
         hook = self.plugins.get("on_connection")
         if callable(hook):
             hook(conn, listener)
-        queue: asyncio.Queue[asyncio.Task[bytes | None] | None] = asyncio.Queue(MAX_IN_FLIGHT)
+        queue: asyncio.Queue[asyncio.Task[list[Chunk] | None] | None] = asyncio.Queue(MAX_IN_FLIGHT)
         writer_task = asyncio.create_task(self._write_responses(writer, queue))
         max_size = self.cfg.socket_request_max_bytes
         try:
@@ -307,7 +315,7 @@ class Broker:
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
 
     async def _write_responses(
-        self, writer: asyncio.StreamWriter, queue: asyncio.Queue[asyncio.Task[bytes | None] | None]
+        self, writer: asyncio.StreamWriter, queue: asyncio.Queue[asyncio.Task[list[Chunk] | None] | None]
     ) -> None:
         while True:
             task = await queue.get()
@@ -320,13 +328,12 @@ class Broker:
                 return
             if frame is None:
                 continue
-            if frame == b"":  # handler asked to close the connection
-                return
-            writer.write(frame)
+            for chunk in frame:
+                writer.write(chunk)
             if writer.transport.get_write_buffer_size() > 1 << 20 or queue.empty():
                 await writer.drain()
 
-    def _dispatch(self, conn: ConnectionState, body: bytes) -> asyncio.Task[bytes | None] | None:
+    def _dispatch(self, conn: ConnectionState, body: bytes) -> asyncio.Task[list[Chunk] | None] | None:
         """Parse the request header and start the handler; None closes the connection."""
         api_key, version, correlation_id = _REQ_HDR.unpack_from(body, 0)
         view = memoryview(body)
@@ -357,29 +364,36 @@ class Broker:
         ctx = RequestContext(self, conn, api_key, version, correlation_id, client_id)
         return asyncio.create_task(self._run(handler.handle, handler.name, ctx, request))
 
-    async def _run(self, handle: Any, name: str, ctx: RequestContext, request: Message) -> bytes | None:
+    async def _run(
+        self, handle: Any, name: str, ctx: RequestContext, request: Message
+    ) -> list[Chunk] | None:
         response = await handle(ctx, request)
         if response is None:
             return None
         return encode_response(name, ctx.api_version, ctx.correlation_id, response)
 
-    async def _unsupported_api_versions(self, correlation_id: int) -> bytes:
+    async def _unsupported_api_versions(self, correlation_id: int) -> list[Chunk]:
         from evtctl.broker.handlers.api_versions import api_keys
 
         body = {"error_code": ErrorCode.UNSUPPORTED_VERSION, "api_keys": api_keys(self.registry)}
         return encode_response("ApiVersions", 0, correlation_id, body)
 
 
-def encode_response(name: str, version: int, correlation_id: int, body: Message) -> bytes:
+def encode_response(name: str, version: int, correlation_id: int, body: Message) -> list[Chunk]:
+    """The response frame as chunks (large record sets are referenced, not copied)."""
     resp_name = f"{name}Response"
-    out = bytearray(8)
-    struct.pack_into(">i", out, 4, correlation_id)
+    out = ChunkedBuffer()
+    out += b"\x00\x00\x00\x00"  # size, patched below
+    out += struct.pack(">i", correlation_id)
     # ApiVersions responses always use header v0 so that clients can parse them before negotiating.
     if name != "ApiVersions" and is_flexible(resp_name, version):
         out.append(0)  # empty tagged fields in response header v1
     codec(resp_name, version).encode(body, out)
-    struct.pack_into(">i", out, 0, len(out) - 4)
-    return bytes(out)
+    chunks = out.finish()
+    head = bytearray(chunks[0])
+    struct.pack_into(">i", head, 0, sum(len(c) for c in chunks) - 4)
+    chunks[0] = head
+    return chunks
 
 
 def _read_client_id(buf: memoryview, pos: int) -> tuple[str | None, int]:

@@ -20,7 +20,7 @@ from evtctl.broker.protocol.records import LOG_OVERHEAD
 READ_COMMITTED = 1
 
 
-def _trim_to_offset(data: bytes, limit_offset: int) -> bytes:
+def _trim_to_offset(data: bytes | memoryview, limit_offset: int) -> bytes | memoryview:
     """Drop batches starting at or after ``limit_offset`` (read_committed stops at the LSO)."""
     pos = 0
     while pos + LOG_OVERHEAD <= len(data):
@@ -28,7 +28,7 @@ def _trim_to_offset(data: bytes, limit_offset: int) -> bytes:
         if base >= limit_offset:
             break
         pos += int.from_bytes(data[pos + 8 : pos + 12], "big", signed=True) + LOG_OVERHEAD
-    return data if pos >= len(data) else data[:pos]
+    return data if pos >= len(data) else memoryview(data)[:pos]
 
 
 def _stable_info(ctx: RequestContext, plog: PartitionLog) -> tuple[int, list[Message] | None]:

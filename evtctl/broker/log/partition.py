@@ -319,7 +319,7 @@ class PartitionLog:
         i = bisect_right(bases, offset) - 1
         return self.segments[i] if i >= 0 else None
 
-    def read(self, offset: int, max_bytes: int, *, oversize_first: bool = True) -> bytes:
+    def read(self, offset: int, max_bytes: int, *, oversize_first: bool = True) -> bytes | memoryview:
         """Batches from ``offset`` (caller checked the range), within one segment."""
         while True:
             seg = self.segment_for(offset)

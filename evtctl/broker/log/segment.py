@@ -106,7 +106,7 @@ class Segment:
 
     def read(
         self, offset: int, max_bytes: int, limit_position: int | None = None, *, oversize_first: bool = True
-    ) -> tuple[bytes, int]:
+    ) -> tuple[bytes | memoryview, int]:
         """Whole batches starting at the one containing ``offset``: at most ``max_bytes``. If the first
         batch alone is larger, it is returned whole when ``oversize_first`` (as Kafka does for the first
         partition of a response, so consumers always progress), else nothing.
@@ -129,7 +129,7 @@ class Segment:
                 return b"", pos
             first = self.header_at(pos)
             return self.pread(first.size, pos), pos
-        return (chunk if cut == len(chunk) else chunk[:cut]), pos
+        return (chunk if cut == len(chunk) else memoryview(chunk)[:cut]), pos
 
     def scan(self, *, validate: bool) -> tuple[list[tuple[int, BatchHeader]], int]:
         """All (position, header) pairs; with ``validate`` stop at the first torn or corrupt batch.
