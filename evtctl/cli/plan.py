@@ -228,7 +228,8 @@ def apply_command(
         ws = _load(workspace, environment, context or saved.context)
         tgt, _ = _open(ws, context or saved.context)
         try:
-            now = fingerprint(saved.read_live(tgt))
+            groups = {c.name for c in saved.plan.changes if c.kind == "consumer-group"}
+            now = fingerprint(saved.read_live(tgt), groups)
             changed = staleness(saved.fingerprint, now)
             if changed:
                 shown = "; ".join(changed[:20]) + (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -56,6 +57,7 @@ class Desired:
     reference_texts: Mapping[tuple[str, int], str] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=4096)  # a workspace repeats the same few (name, value) pairs
 def _config(name: str, value: str) -> str:
     if name not in TOPIC_CONFIGS:
         return value

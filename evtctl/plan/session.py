@@ -231,7 +231,10 @@ def make_plan(
     )
     described = tuple(sorted(n for n in live.topics if wants_configs(n)))
     config_topics = None if len(described) == len(live.topics) else described
-    return PlanResult(plan, live, fingerprint(live), tuple(live.kinds), options, targets, config_topics)
+    groups = {c.name for c in plan.changes if c.kind == "consumer-group"}
+    return PlanResult(
+        plan, live, fingerprint(live, groups), tuple(live.kinds), options, targets, config_topics
+    )
 
 
 # ---- saved plans --------------------------------------------------------------------------------

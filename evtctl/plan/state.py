@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -264,11 +264,16 @@ def digest(resource: Resource) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def fingerprint(live: ClusterState) -> dict[str, str]:
-    """Per-resource digests of the live state a plan was computed against ("kind/key" -> digest)."""
+def fingerprint(live: ClusterState, groups: Collection[str] = ()) -> dict[str, str]:
+    """Per-resource digests of the live state a plan was computed against ("kind/key" -> digest).
+
+    Consumer groups come and go with their members, so only ``groups`` (those the plan touches)
+    are part of it."""
     out: dict[str, str] = {}
     for kind in sorted(live.kinds):
         for key, res in live.of_kind(kind).items():
+            if kind == "consumer-group" and key not in groups:
+                continue
             out[f"{kind}/{key}"] = digest(res)
     if "subject" in live.kinds:
         out["registry/global-compatibility"] = live.registry_compatibility
