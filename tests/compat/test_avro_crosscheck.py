@@ -173,9 +173,15 @@ def evolution(draw: st.DrawFn) -> tuple[str, str]:
                 if draw(st.booleans()):
                     enum["default"] = symbols[0]
                 new_fields[i] = {"name": new_fields[i]["name"], "type": enum}
-    name = "Rec"
-    old = {"type": "record", "name": name, "namespace": "gen", "fields": old_fields}
-    new = {"type": "record", "name": name, "namespace": "gen", "fields": new_fields}
+    old = {"type": "record", "name": "Rec", "namespace": "gen", "fields": old_fields}
+    new: dict[str, Any] = {"type": "record", "name": "Rec", "namespace": "gen", "fields": new_fields}
+    rename = draw(st.integers(0, 4))
+    if rename == 1:  # renamed without an alias
+        new["name"] = "Renamed"
+    elif rename == 2:  # renamed with a fully qualified alias
+        new.update(name="Renamed", aliases=["gen.Rec"])
+    elif rename == 3:  # moved to another namespace (unqualified names still match)
+        new["namespace"] = "moved"
     return _uniquify(old), _uniquify(new)
 
 
