@@ -456,7 +456,8 @@ def test_modes(registry_factory: Any) -> None:
         }
         assert register(http, "s3", V2, id=100, version=5).json() == {"id": 100}
         assert http.get("/subjects/s3/versions/5").json()["id"] == 100
-        error(register(http, "s3", V1, id=100, version=6), 422, 42207)  # id taken by another schema
+        error(register(http, "s3", V1, id=100, version=6), 422, 42205)  # id taken by another schema
+        error(register(http, "s3", V2, id=101, version=6), 422, 42207)  # same schema, other id
         error(register(http, "s3", V1), 422, 42205)  # no id in IMPORT mode
         assert (
             http.put(
@@ -467,6 +468,9 @@ def test_modes(registry_factory: Any) -> None:
         assert http.get("/mode").json() == {"mode": "IMPORT"}
         http.put("/mode", content=json.dumps({"mode": "READWRITE"}), headers=CT)
         http.delete("/mode/s3")
+        # outside IMPORT an explicit version must be the next one
+        error(register(http, "s2", V2, version=5), 422, 42201)
+        assert register(http, "s2", V2, version=2).status_code == 200
         # new ids continue after imported ones
         assert register(http, "s4", record("New", ("z", "int"))).json()["id"] == 101
 

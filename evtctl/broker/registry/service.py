@@ -384,21 +384,25 @@ class Registry:
                 assert explicit_id is not None
                 taken = self.state.schemas.get(explicit_id)
                 if taken is not None and taken.key != key:
-                    raise errors.id_does_not_match(
+                    # Confluent answers OPERATION_NOT_PERMITTED here (42207 is for the case above)
+                    raise errors.operation_not_permitted(
                         f"Overwrite new schema with id {explicit_id} is not permitted."
                     )
                 schema_id = explicit_id
             else:
                 schema_id = existing if existing is not None else self.state.max_id + 1
             all_versions = self._versions(subject, deleted=True)
+            next_version = all_versions[-1].version + 1 if all_versions else 1
             if explicit_version is not None:
+                if not importing and explicit_version != next_version:
+                    raise errors.invalid_schema("Version is not one more than previous version")
                 if any(sv.version == explicit_version for sv in all_versions):
                     raise errors.operation_not_permitted(
                         f"Subject {subject} already has a version {explicit_version}"
                     )
                 version = explicit_version
             else:
-                version = all_versions[-1].version + 1 if all_versions else 1
+                version = next_version
             new_schema = None
             if schema_id not in self.state.schemas:
                 new_schema = schema_record(
