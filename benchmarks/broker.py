@@ -182,6 +182,13 @@ def startup_time(kind: str, tmp: Path) -> float:
         proc.wait(10)
 
 
+def python_baseline() -> float:
+    """Wall time of `python -c pass` right now: the floor under any Python broker's start-up."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return time.perf_counter() - start
+
+
 def start_server(kind: str, tmp: Path) -> Server:
     if kind == "evtctl":
         d = tmp / f"evtctl-{uuid.uuid4().hex[:6]}"
@@ -231,6 +238,8 @@ def run(args: argparse.Namespace) -> None:
                 if rep == 0:
                     startup_time(kind, tmp)  # warm-up: fills the byte-code cache
                 record(kind, "startup s", startup_time(kind, tmp))
+                if kind == "evtctl":
+                    record(kind, "python -c pass s (baseline)", python_baseline())
         for kind in kinds:
             server = start_server(kind, tmp)
             try:

@@ -90,7 +90,7 @@ class LogWriter:
                     continue
                 assert isinstance(item, WriteJob)
                 jobs.append(item)
-                try:
+                try:  # OSError is reported to the waiting producer; anything else is a bug, reported too
                     if item.data is None:
                         if item.fd in dirty:  # a closing file keeps its promise of durability
                             os.fsync(item.fd)
@@ -99,8 +99,9 @@ class LogWriter:
                     elif item.fd >= 0 and item.data:
                         _write_all(item.fd, item.data)
                         dirty.add(item.fd)
-                except OSError as err:
-                    item.error.append(err)
+                except Exception as err:  # the writer thread must survive to serve other partitions
+                    wrapped = err if isinstance(err, OSError) else OSError(f"log write failed: {err!r}")
+                    item.error.append(wrapped)
             self._notify(jobs, written=True)
             if any(j.sync for j in jobs):
                 sync_error: OSError | None = None
