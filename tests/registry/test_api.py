@@ -241,12 +241,14 @@ def test_soft_then_permanent_subject_delete(http: httpx.Client, subject: str) ->
     assert subject in http.get("/subjects", params={"deleted": "true"}).json()
     assert subject in http.get("/subjects", params={"deletedOnly": "true"}).json()
     error(http.get(f"/subjects/{subject}/versions"), 404, 40401)
-    # registering again continues the version numbers and reuses the id
+    # registering again continues the version numbers, reuses the id and (as Confluent) replaces
+    # the soft-deleted version that held the same schema
     again = register(http, subject, V1).json()["id"]
     assert again == id1
     assert http.get(f"/subjects/{subject}/versions").json() == [3]
+    assert http.get(f"/subjects/{subject}/versions", params={"deleted": "true"}).json() == [2, 3]
     assert http.delete(f"/subjects/{subject}").json() == [3]
-    assert http.delete(f"/subjects/{subject}", params={"permanent": "true"}).json() == [1, 2, 3]
+    assert http.delete(f"/subjects/{subject}", params={"permanent": "true"}).json() == [2, 3]
     error(http.get(f"/subjects/{subject}/versions", params={"deleted": "true"}), 404, 40401)
     assert subject not in http.get("/subjects", params={"deleted": "true"}).json()
     error(http.get(f"/config/{subject}"), 404, 40408)  # permanent delete drops the subject's config

@@ -415,13 +415,24 @@ class Registry:
                         str(uuid.uuid5(GUID_NAMESPACE, f"{schema_type}:{parsed.fingerprint}:{refs}")),
                     )
                 )
-            rec = {
+            rec: dict[str, Any] = {
                 "op": "register",
                 "subject": subject,
                 "version": version,
                 "id": schema_id,
                 "schema": new_schema,
             }
+            # As Confluent: registering a schema again after soft-deleting it replaces the soft-deleted
+            # version(s) with the same id (they are removed), unless another schema references them.
+            replaced = [
+                sv.version
+                for sv in all_versions
+                if sv.deleted
+                and sv.schema_id == schema_id
+                and not self._referrers(subject, sv.version, include_deleted=True)
+            ]
+            if replaced:
+                rec["replaces"] = replaced
             await self._commit(rec)
             self._parsed.setdefault(schema_id, parsed)
         return {"id": schema_id}

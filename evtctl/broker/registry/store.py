@@ -113,7 +113,12 @@ class RegistryState:
             if op == "schema":
                 return
             subject, version = str(rec["subject"]), int(rec["version"])
-            self.subjects.setdefault(subject, {})[version] = StoredVersion(subject, version, int(rec["id"]))
+            versions = self.subjects.setdefault(subject, {})
+            for old in rec.get("replaces") or ():
+                gone = versions.pop(int(old), None)
+                if gone is not None:
+                    self.id_versions.get(gone.schema_id, set()).discard((subject, gone.version))
+            versions[version] = StoredVersion(subject, version, int(rec["id"]))
             self.id_versions.setdefault(int(rec["id"]), set()).add((subject, version))
         elif op == "soft_delete":
             versions = self.subjects.get(str(rec["subject"]), {})
