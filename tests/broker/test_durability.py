@@ -218,3 +218,36 @@ def test_compaction_keeps_latest_per_key_with_offsets(broker_factory: Factory, c
         assert c.get_watermark_offsets(tp, timeout=WAIT)[1] == total_written  # end offset unchanged
     finally:
         c.close()
+
+
+@pytest.mark.parametrize("how", ["clean", "kill"])
+def test_many_segments_survive_restart_with_indexes(broker_factory: Factory, how: str) -> None:
+    b = broker_factory("--registry-listen", "off")
+    _create(b.bootstrap, "segs", config={"segment.bytes": "3000", "index.interval.bytes": "500"})
+    base = int(time.time() * 1000) - 1_000_000
+    p = Producer({"bootstrap.servers": b.bootstrap, "linger.ms": 0, "acks": "all"})
+    for i in range(60):
+        p.produce("segs", key=str(i).encode(), value=f"{i:03d}".encode() * 40, timestamp=base + i * 1000)
+        if i % 3 == 2:
+            p.flush(WAIT)  # several small batches, so that segments roll
+    assert p.flush(WAIT) == 0
+    assert len(_segments(b.data_dir, "segs")) > 3
+    b.kill() if how == "kill" else b.stop()
+    b.start()
+    assert [int(k or b"-1") for _, k, _ in _consume(b.bootstrap, "segs")] == list(range(60))
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    from confluent_kafka.admin import OffsetSpec
+
+    tp = TopicPartition("segs", 0)
+    found = admin.list_offsets({tp: OffsetSpec.for_timestamp(base + 37_500)})[tp].result(WAIT)
+    assert found.offset == 38
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "x", "enable.auto.commit": False})
+    try:
+        c.assign([TopicPartition("segs", 0, 41)])
+        msg = None
+        deadline = time.monotonic() + WAIT
+        while msg is None and time.monotonic() < deadline:
+            msg = c.poll(0.5)
+    finally:
+        c.close()
+    assert msg is not None and msg.offset() == 41 and msg.key() == b"41"
