@@ -105,8 +105,11 @@ class Broker:
                 if d.name.endswith(".deleted"):
                     shutil.rmtree(d, ignore_errors=True)
 
-    def _open_log(self, meta: TopicMeta, partition: int, *, clean: bool) -> int:
+    def _open_log(self, meta: TopicMeta, partition: int, *, clean: bool, fresh: bool = False) -> int:
         directory = self.data_dir / "logs" / f"{meta.name}-{partition}"
+        if fresh and directory.exists():
+            # Left over from a deletion interrupted by a crash: never let a new topic inherit old data.
+            shutil.rmtree(directory, ignore_errors=True)
         plog = PartitionLog(directory, meta.name, partition, self.topic_configs(meta), self.writer)
         truncated = plog.open(clean=clean)
         self.logs[(meta.name, partition)] = plog
@@ -173,7 +176,7 @@ class Broker:
     def create_topic(self, name: str, partitions: int, configs: Mapping[str, str]) -> TopicMeta:
         meta = self.store.add_topic(name, partitions, configs)
         for p in range(partitions):
-            self._open_log(meta, p, clean=True)
+            self._open_log(meta, p, clean=True, fresh=True)
         return meta
 
     def delete_topic(self, name: str) -> None:
@@ -193,7 +196,7 @@ class Broker:
         meta.partitions = total
         self.store.save_topics()
         for p in range(old, total):
-            self._open_log(meta, p, clean=True)
+            self._open_log(meta, p, clean=True, fresh=True)
 
     def set_topic_configs(self, name: str, explicit: Mapping[str, str]) -> None:
         meta = self.store.topics[name]
