@@ -217,3 +217,26 @@ def test_lint_json_schema_agrees_with_the_loader() -> None:
         assert list(validator.iter_errors(bad))
         with pytest.raises(InputError):
             load_config(bad, RULES)
+
+
+@pytest.mark.parametrize(
+    ("principal", "prefix", "foreign"),
+    [
+        ("billing-ledger", "sh", "'shop'"),  # shorter than the tenant prefix: reaches all of shop
+        ("shop-inventory", "b", "'billing'"),  # a one-letter prefix: reaches the other tenant
+        ("shop-inventory", "shop.orders.", None),  # inside its own namespace
+    ],
+)
+def test_prefixed_acls_are_checked_against_every_tenant_they_reach(
+    tmp_path: Path, principal: str, prefix: str, foreign: str | None
+) -> None:
+    policy = (
+        "apiVersion: evtctl/v1\nkind: AccessPolicy\nmetadata: {name: p}\nspec:\n"
+        f"  principal: {principal}\n  rules:\n"
+        f'    - {{resourceType: TOPIC, name: "{prefix}", patternType: PREFIXED, operations: [READ]}}\n'
+    )
+    hits = [d.message for d in lint(_workspace(tmp_path, policy)) if d.code == "EVT403"]
+    if foreign is None:
+        assert hits == []
+    else:
+        assert len(hits) == 1 and f"namespace of tenant {foreign}" in hits[0]

@@ -152,49 +152,39 @@ def acl_cross_tenant(ctx: LintContext) -> Iterator[Finding]:
         mine = ctx.index.principal_tenants.get(acl.principal)
         if mine is None:
             continue
-        owner = ctx.index.tenant_of(acl.resource_name)
-        spans = acl.pattern_type is PatternType.PREFIXED and _prefix_spans_tenants(ctx, acl.resource_name)
-        if owner is None and not spans:
+        foreign = sorted(_covered_tenants(ctx, acl) - {mine})
+        if not foreign:
             continue
-        if spans:
-            yield _acl_finding(
-                ctx,
-                acl,
-                f"ACL allows {_describe(acl)}, a prefix covering other tenants' namespaces.",
-                "narrow the prefix to the principal's own tenant",
-            )
-            continue
-        assert owner is not None
-        if owner.name == mine:
-            continue
-        readonly = acl.resource_type is ResourceType.TOPIC and acl.operation in (
-            Operation.READ,
-            Operation.DESCRIBE,
-        )
-        if readonly and acl.pattern_type is PatternType.LITERAL and _granted(owner, mine, acl.resource_name):
-            continue
+        if (
+            acl.resource_type is ResourceType.TOPIC
+            and acl.operation in (Operation.READ, Operation.DESCRIBE)
+            and acl.pattern_type is PatternType.LITERAL
+            and all(_granted(ctx.workspace.tenant(t), mine, acl.resource_name) for t in foreign)
+        ):
+            continue  # the owning tenant granted this read
+        names = ", ".join(repr(t) for t in foreign)
         yield _acl_finding(
             ctx,
             acl,
-            f"ACL allows {_describe(acl)}, of tenant {mine!r}, into tenant {owner.name!r}'s namespace.",
-            f"ask tenant {owner.name!r} to add a read grant, or remove the ACL",
+            f"ACL allows {_describe(acl)}, of tenant {mine!r}, into the namespace of tenant {names}.",
+            "narrow it to the principal's own tenant, or have the owning tenant grant the read",
         )
 
 
-def _granted(owner: Tenant, reader: str, topic: str) -> bool:
-    return any(g.tenant == reader and g.covers(topic) for g in owner.read_grants)
+def _covered_tenants(ctx: LintContext, acl: AclEntry) -> set[str]:
+    """Tenants whose namespace the ACL's resource pattern reaches into."""
+    owner = ctx.index.tenant_of(acl.resource_name)
+    covered = {owner.name} if owner is not None else set()
+    if acl.pattern_type is PatternType.PREFIXED:
+        # A prefix shorter than a tenant's prefix ('' or 'sh') reaches into that whole tenant.
+        covered |= {
+            t.name for t in ctx.workspace.tenants for p in t.prefixes if p.startswith(acl.resource_name)
+        }
+    return covered
 
 
-def _prefix_spans_tenants(ctx: LintContext, prefix: str) -> bool:
-    """A prefixed pattern shorter than some tenant prefix it would cover (e.g. '' or 'sh')."""
-    owners = {
-        t.name for t in ctx.workspace.tenants for p in t.prefixes if p.startswith(prefix) and p != prefix
-    }
-    owner = ctx.index.tenant_of(prefix)
-    if owner is not None:
-        owners.discard(owner.name)
-        return bool(owners)
-    return len(owners) > 1 or (bool(owners) and prefix == "")
+def _granted(owner: Tenant | None, reader: str, topic: str) -> bool:
+    return owner is not None and any(g.tenant == reader and g.covers(topic) for g in owner.read_grants)
 
 
 @rule(
