@@ -111,7 +111,9 @@ class PartitionLog:
         for i, base in enumerate(bases):
             seg = Segment(self.directory, base, created_ms=now_ms(), writer=self.writer)
             last = i == len(bases) - 1
-            loaded = clean and seg.load_indexes()
+            # Closed segments with index files matching their size are below the recovery point (they were
+            # complete when rolled); the last segment is always scanned after an unclean shutdown.
+            loaded = (clean or not last) and seg.load_indexes()
             if not loaded:
                 truncated += seg.rebuild(interval, validate=not clean or last)
             if not last and not loaded:
