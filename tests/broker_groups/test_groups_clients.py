@@ -143,6 +143,12 @@ def test_offsets_survive_restart_and_groups_list_in_every_state(broker: BrokerPr
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
     listed = {g.group_id: g for g in admin.list_consumer_groups().result(10).valid}
     assert "durable" in listed and str(listed["durable"].state).endswith("EMPTY")
+    # Deleting the topic deletes its committed offsets: a re-created "t" starts from scratch.
+    admin.delete_topics(["t"])["t"].result(10)
+    create_topic(broker.bootstrap, "t", 1)
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "durable"})
+    assert c.committed([TopicPartition("t", 0)], timeout=10)[0].offset < 0
+    c.close()
 
 
 def test_static_member_rejoins_without_rebalance(broker: BrokerProcess, tmp_path: Path) -> None:

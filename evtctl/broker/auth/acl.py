@@ -206,6 +206,13 @@ class Authorizer:
                 self._bindings[key] = AclBinding(
                     ResourceType(v[0]), v[1], PatternType(v[2]), v[3], v[4], Operation(v[5]), Permission(v[6])
                 )
+        self._reindex()
+
+    def _reindex(self) -> None:
+        """Bindings by resource type: every request is authorized, so lookups stay short."""
+        self._by_type: dict[ResourceType, list[AclBinding]] = {}
+        for b in self._bindings.values():
+            self._by_type.setdefault(b.resource_type, []).append(b)
 
     def bindings(self) -> list[AclBinding]:
         return list(self._bindings.values())
@@ -215,11 +222,7 @@ class Authorizer:
     ) -> bool:
         if principal in self.super_users:
             return True
-        on_resource = [
-            b
-            for b in self._bindings.values()
-            if b.resource_type == resource_type and _resource_matches(b, name)
-        ]
+        on_resource = [b for b in self._by_type.get(resource_type, ()) if _resource_matches(b, name)]
         if not on_resource:
             return self.allow_if_no_acl
         mine = [
@@ -240,10 +243,8 @@ class Authorizer:
             return True
         mine = [
             b
-            for b in self._bindings.values()
-            if b.resource_type == resource_type
-            and b.principal in (principal, WILDCARD_PRINCIPAL)
-            and b.host in (host, WILDCARD)
+            for b in self._by_type.get(resource_type, ())
+            if b.principal in (principal, WILDCARD_PRINCIPAL) and b.host in (host, WILDCARD)
         ]
         allowed_by = _IMPLIED_BY.get(operation, frozenset({operation})) | {Operation.ALL}
         denied_all = any(
@@ -283,6 +284,7 @@ class Authorizer:
             results.append((Err.NONE, None))
         if self._journal is not None:
             self._journal.put_many(changes)
+        self._reindex()
         return results
 
     def describe(self, f: AclFilter) -> list[AclBinding]:
@@ -303,6 +305,7 @@ class Authorizer:
             results.append((Err.NONE, None, gone))
         if self._journal is not None:
             self._journal.put_many(changes)
+        self._reindex()
         return results
 
     def close(self) -> None:

@@ -113,7 +113,16 @@ def install(broker: Broker) -> Security:
         if proto.startswith("SASL_"):
             conn.authenticated = False
         elif proto == "SSL":
+            # The TLS handshake is this listener's authentication (failed handshakes never get here).
             conn.principal = _tls_principal(conn) or conn.principal
+            sec.audit.write(
+                "authentication",
+                "success",
+                conn.principal,
+                conn.client_address,
+                conn.listener,
+                mechanism="SSL",
+            )
 
     broker.plugins["on_connection"] = on_connection
     _wrap_for_quotas(broker, sec)

@@ -425,3 +425,25 @@ def register(registry: HandlerRegistry) -> None:
     registry.register(42, "DeleteGroups", (0, 2), delete_groups)
     registry.register(47, "OffsetDelete", (0, 0), offset_delete)
     registry.on_start(coordinator_of)
+    registry.on_start(_forget_offsets_of_deleted_topics)
+
+
+def _forget_offsets_of_deleted_topics(broker: Any) -> None:
+    """Like Kafka, deleting a topic deletes the committed offsets for it (a re-created topic of the
+    same name must not resume from stale positions)."""
+    api = broker.registry.get(20)  # DeleteTopics
+    if api is None:
+        return
+    inner = api.handle
+
+    async def delete_topics(ctx: RequestContext, req: Message) -> Message | None:
+        response: Message | None = await inner(ctx, req)
+        for r in (response or {}).get("responses", ()):
+            if r.get("error_code") == 0 and r.get("name"):
+                coordinator_of(ctx.broker).offsets.delete_topic(r["name"])
+                hook = ctx.broker.plugins.get("on_topic_deleted")
+                if callable(hook):
+                    hook(r["name"])
+        return response
+
+    broker.registry.replace(20, delete_topics)

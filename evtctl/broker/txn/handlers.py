@@ -58,6 +58,7 @@ def install(broker: Any) -> None:
         return 0
 
     broker.plugins["after_append"] = after_append
+    broker.plugins["on_topic_deleted"] = coord.index.drop_topic
     broker.plugins["before_append"] = before_append
     coord.start()
 
