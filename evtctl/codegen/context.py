@@ -32,12 +32,14 @@ class Contract:
     event_type: str
     proto_module: str | None = None  # "<package>.proto.<x>_pb2"
     proto_file: Path | None = None
+    references: tuple[tuple[str, str, int | None], ...] = ()
 
 
 @dataclass(slots=True)
 class ProtoFile:
     path: Path
     module: str  # relative module name under the package's proto/ folder
+    imports: tuple[tuple[str, Path], ...] = ()  # (import path as written, local file) of references
 
 
 class Build:
@@ -89,7 +91,15 @@ def contract_for(build: Build, ref: SchemaRef, root: Path, *, package: str) -> C
     fmt = ref.format.value
     if fmt == "PROTOBUF":
         stem = identifier(ref.file.stem)
-        proto = build.protos.setdefault(ref.file, ProtoFile(ref.file, f"{stem}_pb2"))
+        missing = [r.name for r in ref.references if r.file is None]
+        if missing:
+            raise InputError(
+                f"referenced .proto files have no local schema file: {', '.join(missing)}",
+                location=ref.location,
+                help="give each reference a `schema:` path so protoc can compile it",
+            )
+        imports = tuple(sorted((r.name, r.file) for r in ref.references if r.file is not None))
+        proto = build.protos.setdefault(ref.file, ProtoFile(ref.file, f"{stem}_pb2", imports))
         messages = _proto_messages(text)
         wanted = (ref.record_name or "").rsplit(".", 1)[-1] or (messages[0] if messages else "")
         if wanted not in messages:
@@ -145,6 +155,7 @@ def contract_for(build: Build, ref: SchemaRef, root: Path, *, package: str) -> C
             codec=codec,
             event_type=t.annotation if is_class else pascal(ref.subject),
         )
+    contract.references = tuple((r.name, r.subject, r.version) for r in ref.references)
     build.contracts[key] = contract
     return contract
 
@@ -155,6 +166,23 @@ def _key_expr(field_path: str | None, value_type: str, fmt: str) -> str | None:
     parts = field_path.split(".")
     attrs = parts if fmt == "PROTOBUF" else [identifier(p) for p in parts]
     return "value." + ".".join(attrs)
+
+
+def _record_key_expr(build: Build, topic: dict[str, Any]) -> str | None:
+    """For a record key schema: build the key from the value's fields of the same names, if all exist."""
+    key: Contract | None = topic["key"]
+    value: Contract = topic["value"]
+    if key is None or not key.codec.startswith("record_codec"):
+        return None
+    key_spec = build.models.classes.get(key.type_name)
+    value_spec = build.models.classes.get(value.type_name)
+    if not isinstance(key_spec, ClassSpec) or not isinstance(value_spec, ClassSpec):
+        return None
+    by_wire = {f.wire_name: f for f in value_spec.fields}
+    if not key_spec.fields or any(f.wire_name not in by_wire for f in key_spec.fields):
+        return None
+    args = ", ".join(f"{f.name}=value.{by_wire[f.wire_name].name}" for f in key_spec.fields)
+    return f"{key_spec.name}({args})"
 
 
 def _retry(consumption: Any) -> dict[str, Any]:
@@ -217,8 +245,8 @@ def build_context(ws: Workspace, *, package: str, service: str | None = None) ->
             continue
         value = contract_for(build, binding.value, ws.root, package=package)
         key = contract_for(build, binding.key, ws.root, package=package) if binding.key is not None else None
-        if key is not None and key.type_name not in ("str", "int"):
-            key = None  # record keys are written as the key field's text; documented limitation
+        if key is not None and key.format == "PROTOBUF":
+            key = None  # Protobuf keys are not generated; documented limitation
         topics.append({"topic": binding.topic, "value": value, "key": key, "class": pascal(binding.topic)})
     if not _unique(t["topic"] for t in topics):
         names = [t["topic"] for t in topics]
@@ -239,7 +267,9 @@ def build_context(ws: Workspace, *, package: str, service: str | None = None) ->
                     "class": f"{t['class']}Producer",
                     "base": f"topics.{t['class']}Producer",
                     "topic": t,
-                    "key_expr": _key_expr(prod.partition_key, t["value"].type_name, t["value"].format),
+                    "key_expr": _record_key_expr(build, t)
+                    or _key_expr(prod.partition_key, t["value"].type_name, t["value"].format),
+                    "key_field": prod.partition_key,
                     "guarantee": prod.delivery.value,
                     "transactional_id": svc.transactional_id,
                 }

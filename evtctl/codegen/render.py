@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -134,12 +135,16 @@ def _derive(ctx: dict[str, Any]) -> dict[str, Any]:
         return sorted(models), sorted(protos), sorted(codecs)
 
     value_contracts = [t["value"] for t in topics]
+    value_contracts += [t["key"] for t in topics if t["key"] and t["key"]["codec"].startswith("record_codec")]
     model_imports, proto_imports, codec_imports = imports(value_contracts)
     services = []
     for svc in ctx["services"]:
         producers = [{**p, "topic": by_topic[p["topic"]["topic"]]} for p in svc["producers"]]
         consumers = [{**c, "topic": by_topic[c["topic"]["topic"]]} for c in svc["consumers"]]
         keyed = [p["topic"]["value"] for p in producers if p["key_expr"]]
+        keyed += [
+            p["topic"]["key"] for p in producers if p["key_expr"] and not p["key_expr"].startswith("value.")
+        ]
         keyed += [c["topic"]["value"] for c in consumers if c["idempotency_expr"]]
         m, pr, _ = imports(keyed)
         services.append(
@@ -223,33 +228,69 @@ def render(ctx: dict[str, Any], *, templates: Path | None = None) -> dict[str, s
     return files
 
 
-def compile_protos(ctx: dict[str, Any], dest: Path) -> None:
-    """protoc with --python_out and mypy-protobuf's --mypy_out into ``dest`` (the proto/ folder)."""
+# Imports protoc / mypy-protobuf emit for workspace files (not google.protobuf's own).
+_PY_FROM_IMPORT = re.compile(r"^from (?!google\.)([\w.]+) import (\w+_pb2)\b", re.M)
+_PY_IMPORT = re.compile(r"^import (\w+_pb2)\b", re.M)
+
+
+def compile_protos(ctx: dict[str, Any], pkg_dir: Path) -> None:
+    """protoc --python_out plus mypy-protobuf's --mypy_out, into ``<package>/proto/``.
+
+    Each contract is staged as ``<module>.proto`` and each reference under its import path, so the
+    descriptors keep the same file names in every generated package (two packages with the same
+    contracts can live in one process). protoc writes top-level imports for references
+    (``from common import header_pb2``); they are rewritten to ``<package>.proto.common``.
+    Google's well-known types come from grpc_tools.
+    """
     if not ctx["protos"]:
         return
+    import grpc_tools
+
+    package = str(ctx["package"])
+    dest = pkg_dir / "proto"
     plugin = shutil.which("protoc-gen-mypy")
+    well_known = Path(grpc_tools.__file__).resolve().parent / "_proto"
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
+        staged: dict[str, Path] = {}  # staged name -> source file
         for proto in ctx["protos"]:
-            # Each file is compiled from a private include root under its module name, so output
-            # modules are flat (``proto/<name>_pb2.py``) whatever the workspace layout is.
-            (staging / f"{proto.module[:-4]}.proto").write_bytes(proto.path.read_bytes())
+            staged[f"{proto.module[:-4]}.proto"] = proto.path
+            for name, file in proto.imports:
+                staged[name] = file
+        for name, source in sorted(staged.items()):
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.write_bytes(source.read_bytes())
+            except OSError as exc:
+                raise InputError(
+                    f"cannot read {source}: {exc.strerror}", location=Location(file=str(source))
+                ) from exc
         args = [
             sys.executable,
             "-m",
             "grpc_tools.protoc",
             f"-I{staging}",
+            f"-I{well_known}",
             f"--python_out={dest}",
         ]
         if plugin:
             args += [f"--plugin=protoc-gen-mypy={plugin}", f"--mypy_out={dest}"]
-        args += sorted(str(p) for p in staging.glob("*.proto"))
+        args += sorted(str(staging / name) for name in staged)
         result = subprocess.run(args, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise InputError(
-                f"protoc failed: {result.stderr.strip()}",
+                f"protoc failed: {result.stderr.strip().replace(str(staging) + '/', '')}",
                 location=Location(file=str(ctx["protos"][0].path)),
             )
+    for path in sorted([*dest.rglob("*_pb2.py"), *dest.rglob("*_pb2.pyi")]):
+        text = path.read_text(encoding="utf-8")
+        text = _PY_FROM_IMPORT.sub(lambda m: f"from {package}.proto.{m.group(1)} import {m.group(2)}", text)
+        text = _PY_IMPORT.sub(lambda m: f"from {package}.proto import {m.group(1)}", text)
+        path.write_text(text, encoding="utf-8")
+        init = path.parent / "__init__.py"
+        if not init.exists():
+            init.write_text("", encoding="utf-8")
 
 
 def write_package(files: dict[str, str], ctx: dict[str, Any], out: Path) -> Path:
@@ -266,5 +307,5 @@ def write_package(files: dict[str, str], ctx: dict[str, Any], out: Path) -> Path
         path = pkg_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    compile_protos(ctx, pkg_dir / "proto")
+    compile_protos(ctx, pkg_dir)
     return pkg_dir

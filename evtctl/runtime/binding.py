@@ -20,6 +20,8 @@ class SchemaBinding:
     subject: str
     format: SchemaFormat
     schema: str
+    # Registry references: (name as written in the schema, subject, version or None for latest).
+    references: tuple[tuple[str, str, int | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ def make_serde(
         "cache": cache,
         "is_key": is_key,
         "auto_register": auto_register,
+        "references": binding.references,
     }
     if binding.format == "AVRO":
         return AvroSerde(**common)

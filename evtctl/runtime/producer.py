@@ -38,6 +38,7 @@ class TypedProducer(Generic[V]):
     message_type: Any = None  # Protobuf message class, for Protobuf topics
     service_name: str | None = None  # the producing service, written in the ``producer`` header
     default_transactional_id: str | None = None  # from the manifest, for effectively-once services
+    key_codec: Codec[Any] | None = None  # set for record (Avro/JSON) key schemas
     schema_id_headers: bool = False  # write the schema id in a header instead of the payload prefix
 
     def __init__(
@@ -68,7 +69,11 @@ class TypedProducer(Generic[V]):
         )
         self.key_serde: Serde[Any] | StringKeySerde = (
             make_serde(
-                self.binding.key, plain_codec(str), self.cache, is_key=True, auto_register=auto_register
+                self.binding.key,
+                self.key_codec or plain_codec(str),
+                self.cache,
+                is_key=True,
+                auto_register=auto_register,
             )
             if self.binding.key is not None and self.binding.key.format != "PROTOBUF"
             else StringKeySerde()
@@ -96,8 +101,13 @@ class TypedProducer(Generic[V]):
         """The serialized record key: ``key`` if given, else the partition-key field's value."""
         key_value = key if key is not None else self.partition_key(value)
         if key_value is None:
+            if self.key_codec is not None:
+                raise ValueError(
+                    f"topic {self.binding.topic} has a record key schema that cannot be derived "
+                    "from the value: pass key=..."
+                )
             return None
-        if not isinstance(key_value, (str, bytes, int)):
+        if self.key_codec is None and not isinstance(key_value, (str, bytes, int)):
             key_value = str(key_value)  # UUIDs, enums' values etc. key by their text form
         return self.key_serde.serialize(key_value)
 

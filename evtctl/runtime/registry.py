@@ -33,6 +33,8 @@ class SchemaRegistry(Protocol):
         deleted: bool = False,
     ) -> RegisteredSchema | None: ...
 
+    def get_latest(self, subject: str) -> RegisteredSchema | None: ...
+
     def register(
         self,
         subject: str,
@@ -89,18 +91,27 @@ class SchemaCache:
             self._parsed[key] = value
         return value
 
-    def writer_id(self, subject: str, schema: str, schema_type: str, *, auto_register: bool) -> WriterId:
+    def writer_id(
+        self,
+        subject: str,
+        schema: str,
+        schema_type: str,
+        *,
+        auto_register: bool,
+        references: Sequence[tuple[str, str, int | None]] = (),
+    ) -> WriterId:
         """The id of ``schema`` under ``subject``: looked up, or registered when allowed."""
         key = (subject, schema_type, schema)
         with self._lock:
             found = self._writer_ids.get(key)
         if found is not None:
             return found
-        registered = self.registry.lookup(subject, schema, schema_type)
+        refs = [self._reference(name, ref_subject, version) for name, ref_subject, version in references]
+        registered = self.registry.lookup(subject, schema, schema_type, refs)
         if registered is not None:
             found = WriterId(registered.id, registered.version)
         elif auto_register:
-            found = WriterId(self.registry.register(subject, schema, schema_type), None)
+            found = WriterId(self.registry.register(subject, schema, schema_type, refs), None)
         else:
             raise SchemaNotRegisteredError(
                 f"the generated {schema_type} schema is not registered under subject {subject!r}; "
@@ -109,6 +120,14 @@ class SchemaCache:
         with self._lock:
             self._writer_ids[key] = found
         return found
+
+    def _reference(self, name: str, subject: str, version: int | None) -> SchemaReference:
+        if version is None:  # "latest" in the manifest: pinned to what the registry holds now
+            latest = self.registry.get_latest(subject)
+            if latest is None:
+                raise SchemaNotRegisteredError(f"referenced subject {subject!r} is not registered")
+            version = latest.version
+        return SchemaReference(name=name, subject=subject, version=version)
 
 
 def connect_registry(url: str, *, username: str | None = None, password: str | None = None) -> SchemaCache:

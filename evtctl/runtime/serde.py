@@ -80,7 +80,9 @@ class Serde(Generic[T]):
         cache: SchemaCache,
         is_key: bool = False,
         auto_register: bool = False,
+        references: tuple[tuple[str, str, int | None], ...] = (),
     ) -> None:
+        self.references = references
         self.subject = subject
         self.schema = schema
         self.codec = codec
@@ -90,7 +92,11 @@ class Serde(Generic[T]):
 
     def writer(self) -> WriterId:
         return self.cache.writer_id(
-            self.subject, self.schema, self.schema_type, auto_register=self.auto_register
+            self.subject,
+            self.schema,
+            self.schema_type,
+            auto_register=self.auto_register,
+            references=self.references,
         )
 
     def serialize(self, value: T) -> bytes:

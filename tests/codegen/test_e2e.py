@@ -79,6 +79,7 @@ def v1(tmp_path_factory: pytest.TempPathFactory, registry: RegistryClient) -> Mo
     for binding in (
         schemas.SHOP_ORDERS_KEY,
         schemas.SHOP_ORDERS_VALUE,
+        schemas.SHOP_CUSTOMERS_KEY,
         schemas.SHOP_CUSTOMERS_VALUE,
         schemas.SHOP_PAYMENTS_VALUE,
     ):
@@ -235,17 +236,24 @@ def test_json_schema_and_protobuf_topics(settings: ClientSettings, v1: ModuleTyp
     payments.send(payment, key="o-1")
     payments.flush()
     got: dict[str, Any] = {}
+    keys: dict[str, bytes | None] = {}
     cache = SchemaCache(RegistryClient(settings.registry_url))
     for cls, name in ((topics.ShopCustomersConsumer, "customers"), (topics.ShopPaymentsConsumer, "payments")):
 
         def handle(event: Any, delivery: Delivery, name: str = name) -> None:
             got[name] = event
+            keys[name] = delivery.key
 
         with cls(
             settings, handle, group_id=f"check-{name}", registry=cache, idempotency=_memory(), partitions=[0]
         ) as consumer:
             consumer.run(max_events=1, timeout=30)
     assert got["customers"] == customer
+    # the record key schema (JSON) is built from the value's customerId, framed with the key's id
+    key = wire.unframe(keys["customers"] or b"")
+    assert json.loads(key.body) == {"customerId": "c-9"}
+    assert cache.schema(key.schema_id).schema == _mod(v1, "schemas").SHOP_CUSTOMERS_KEY.schema
+    assert keys["payments"] == b"o-1"
     assert got["payments"] == payment
     raw = payments.value_serde.serialize(payment)
     assert wire.unframe(raw, protobuf=True).ref.message_indexes == (0,) and raw[5] == 0

@@ -45,6 +45,7 @@ def test_names_come_from_the_schemas_and_manifests(shop: ModuleType) -> None:
     names = {n for n, v in vars(shop).items() if isinstance(v, type) and v.__module__ == shop.__name__}
     assert names == {
         "Address",
+        "CustomerKey",
         "CustomerUpdated",
         "CustomerUpdatedAddress",
         "CustomerUpdatedTier",
