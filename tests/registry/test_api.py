@@ -402,6 +402,31 @@ def test_protobuf_text_and_serialized_forms(http: httpx.Client, subject: str) ->
     assert "id" in msg
 
 
+def test_protobuf_bundled_imports_need_no_references(http: httpx.Client, subject: str) -> None:
+    proto = (
+        'syntax = "proto3";\npackage shop;\n\nimport "confluent/meta.proto";\n'
+        'import "confluent/type/decimal.proto";\nimport "google/type/money.proto";\n\n'
+        "message Line {\n"
+        '  string sku = 1 [(confluent.field_meta).doc = "stock keeping unit"];\n'
+        "  confluent.type.Decimal amount = 2;\n"
+        "  google.type.Money price = 3;\n"
+        "}\n"
+    )
+    schema_id = register(http, subject, proto, schemaType="PROTOBUF").json()["id"]
+    serialized = http.get(f"/schemas/ids/{schema_id}", params={"format": "serialized"}).json()["schema"]
+    fdp = descriptor_pb2.FileDescriptorProto()
+    fdp.ParseFromString(base64.b64decode(serialized))
+    assert list(fdp.dependency) == [
+        "confluent/meta.proto",
+        "confluent/type/decimal.proto",
+        "google/type/money.proto",
+    ]
+    assert [f.type_name for f in fdp.message_type[0].field][1:] == [
+        ".confluent.type.Decimal",
+        ".google.type.Money",
+    ]
+
+
 def test_json_schema_registration_and_compatibility(http: httpx.Client, subject: str) -> None:
     v1 = json.dumps(
         {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": False}

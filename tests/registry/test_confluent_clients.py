@@ -7,6 +7,7 @@ confluent-kafka (librdkafka), and deserialized again; the registry is the only s
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import struct
 import sys
@@ -226,6 +227,61 @@ def test_protobuf_round_trip_with_references(
     # serializing again finds the same registrations (lookup of the base64 descriptor form)
     again = ProtobufSerializer(order_pb2.Order, SchemaRegistryClient({"url": broker.registry_url}))
     assert schema_id_of(again(msg, ctx)) == latest.schema_id
+
+
+PRICE_PROTO = """syntax = "proto3";
+package evtctltest;
+
+import "google/type/date.proto";
+
+message Price {
+  string sku = 1;
+  google.type.Date day = 2;
+  int64 cents = 3;
+}
+"""
+
+
+def test_protobuf_with_bundled_imports_confluent_never_registers(
+    broker: BrokerProcess, sr: SchemaRegistryClient, tmp_path: Path
+) -> None:
+    """google/type/* (and confluent/*) imports are not sent as references: the registry knows them."""
+    import grpc_tools
+    from grpc_tools import protoc
+
+    from evtctl.broker.registry.protobuf_text import builtin_proto
+
+    date_text = builtin_proto("google/type/date.proto")
+    assert date_text is not None
+    (tmp_path / "google" / "type").mkdir(parents=True)
+    (tmp_path / "google" / "type" / "date.proto").write_text(date_text)  # for protoc only
+    (tmp_path / "evtctltest").mkdir()
+    (tmp_path / "evtctltest" / "price.proto").write_text(PRICE_PROTO)
+    include = str(Path(grpc_tools.__file__).parent / "_proto")
+    assert (
+        protoc.main(
+            ["protoc", f"-I{tmp_path}", f"-I{include}", f"--python_out={tmp_path}", "evtctltest/price.proto"]
+        )
+        == 0
+    )
+    spec = importlib.util.spec_from_file_location(
+        "evtctl_price_pb2", tmp_path / "evtctltest" / "price_pb2.py"
+    )
+    assert spec is not None and spec.loader is not None
+    price_pb2 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(price_pb2)
+
+    topic = "proto-prices"
+    ctx = SerializationContext(topic, MessageField.VALUE)
+    msg = price_pb2.Price(sku="A-1", cents=250)
+    msg.day.year, msg.day.month, msg.day.day = 2026, 11, 27
+    wire = through_kafka(broker, topic, ProtobufSerializer(price_pb2.Price, sr)(msg, ctx))
+    latest = sr.get_latest_version(f"{topic}-value")
+    assert latest.schema.references == []
+    deserializer = ProtobufDeserializer(
+        price_pb2.Price, {}, schema_registry_client=SchemaRegistryClient({"url": broker.registry_url})
+    )
+    assert deserializer(wire, ctx) == msg
 
 
 ADDRESS_JSON = json.dumps(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import importlib
 import re
 import tempfile
 from collections.abc import Mapping
@@ -195,6 +196,13 @@ def descriptor_to_text(fdp: descriptor_pb2.FileDescriptorProto) -> str:
         lines.extend(_message(msg, syntax, fdp.package, ""))
     for enum in fdp.enum_type:
         lines.extend(_enum(enum, ""))
+    by_extendee: dict[str, list[descriptor_pb2.FieldDescriptorProto]] = {}
+    for ext in fdp.extension:
+        by_extendee.setdefault(ext.extendee, []).append(ext)
+    for extendee, fields in by_extendee.items():
+        lines.append(f"extend {_type_name(extendee, fdp.package)} {{")
+        lines.extend("  " + _field_line(f, syntax, fdp.package, label=True) for f in fields)
+        lines.append("}")
     for service in fdp.service:
         lines.append(f"service {service.name} {{")
         for method in service.method:
@@ -238,3 +246,47 @@ def _compile(name: str, text: str, dependencies: tuple[tuple[str, str], ...]) ->
         if file.name == name:
             return bytes(file.SerializeToString())
     raise ValueError(f"protoc produced no descriptor for {name}")
+
+
+# Imports Confluent's clients never register because Confluent Schema Registry knows them itself
+# (its Protobuf provider bundles them): the registry supplies them the same way.
+_BUILTIN_MODULES = {
+    "confluent/meta.proto": "confluent_kafka.schema_registry.confluent.meta_pb2",
+    "confluent/type/decimal.proto": "confluent_kafka.schema_registry.confluent.type.decimal_pb2",
+    "confluent/type/variant.proto": "confluent_kafka.schema_registry.confluent.type.variant_pb2",
+}
+_IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=64)
+def builtin_proto(name: str) -> str | None:
+    """``.proto`` text of a bundled import (``confluent/...``, ``google/type/...``), else None."""
+    if name in _BUILTIN_MODULES:
+        module = _BUILTIN_MODULES[name]
+    elif name.startswith("google/type/") and name.endswith(".proto"):
+        module = "google.type." + name[len("google/type/") : -len(".proto")] + "_pb2"
+    else:
+        return None
+    try:
+        descriptor = importlib.import_module(module).DESCRIPTOR
+    except ImportError:
+        return None
+    if descriptor.name != name:
+        return None
+    fdp = descriptor_pb2.FileDescriptorProto()
+    descriptor.CopyToProto(fdp)
+    return descriptor_to_text(fdp)
+
+
+def with_builtin_imports(text: str, references: Mapping[str, str]) -> dict[str, str]:
+    """``references`` plus the bundled imports ``text`` (or those) needs and nobody registered."""
+    out = dict(references)
+    todo = [text, *references.values()]
+    while todo:
+        for name in _IMPORT.findall(todo.pop()):
+            if name not in out:
+                builtin = builtin_proto(name)
+                if builtin is not None:
+                    out[name] = builtin
+                    todo.append(builtin)
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from evtctl.broker.registry import errors
-from evtctl.broker.registry.protobuf_text import decode_descriptor, descriptor_to_text
+from evtctl.broker.registry.protobuf_text import decode_descriptor, descriptor_to_text, with_builtin_imports
 from evtctl.broker.registry.store import Reference, StoredSchema
 from evtctl.compat import MAX_SCHEMA_BYTES, ParsedSchema, parse_schema
 from evtctl.errors import EvtctlError
@@ -65,6 +65,8 @@ def parse(schema_type: str, text: str, references: Mapping[str, str], origin: st
     """Parse with the compat engine; its located error becomes Confluent's 42201 answer."""
     if len(text.encode("utf-8")) > MAX_SCHEMA_BYTES:
         raise errors.invalid_schema(f"Invalid schema: larger than {MAX_SCHEMA_BYTES} bytes")
+    if schema_type == "PROTOBUF":
+        references = with_builtin_imports(text, references)
     try:
         return parse_schema(schema_type, text, references=references, origin=origin)
     except EvtctlError as err:

@@ -621,10 +621,10 @@ def _parse_candidate(
 
 
 def _serialized_descriptor(name: str, text: str, deps: Mapping[str, str]) -> str:
-    from evtctl.broker.registry.protobuf_text import text_to_descriptor
+    from evtctl.broker.registry.protobuf_text import text_to_descriptor, with_builtin_imports
 
     try:
-        raw = text_to_descriptor(name, text, deps)
+        raw = text_to_descriptor(name, text, with_builtin_imports(text, deps))
     except ValueError as exc:
         raise errors.invalid_schema(f"Invalid schema: {exc}") from None
     return base64.b64encode(raw).decode("ascii")
