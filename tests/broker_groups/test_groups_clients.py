@@ -12,7 +12,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from tests.broker_groups.conftest import create_topic, produce_values
+from tests.broker_groups.helpers import create_topic, produce_values
 from tests.support.broker import REPO_ROOT, BrokerProcess
 
 N = 300

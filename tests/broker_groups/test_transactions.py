@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from tests.broker_groups.conftest import create_topic, produce_values
+from tests.broker_groups.helpers import create_topic, produce_values
 from tests.support.broker import REPO_ROOT, BrokerProcess
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from tests.broker_groups.conftest import create_topic
+from tests.broker_groups.helpers import create_topic
 from tests.broker_security.certs import Pki, make_pki
 from tests.broker_security.conftest import USERS
 from tests.support.broker import BrokerProcess, start_broker
