@@ -37,58 +37,43 @@ class UnitError(ValueError):
     """A value that is not a valid duration or size; the message says what is accepted."""
 
 
-def parse_duration_ms(value: object, *, allow_infinite: bool = False) -> int:
-    """``"7d"`` -> 604800000; ints pass through; ``-1``/``infinite`` only when ``allow_infinite``."""
+def _parse(value: object, units: dict[str, int], default_unit: str, what: str, *, allow_infinite: bool) -> int:
+    """One number with an optional unit suffix; ``what`` names the kind and its examples."""
     if isinstance(value, bool):
-        raise UnitError(f"expected a duration such as 500ms, 30s, 7d, got {value!r}")
+        raise UnitError(f"expected {what}, got {value!r}")
     if isinstance(value, int):
         if value < 0 and not (allow_infinite and value == -1):
-            raise UnitError(f"duration must not be negative, got {value}")
+            raise UnitError(f"must not be negative, got {value}")
         return value
     if isinstance(value, str):
         text = value.strip().lower()
         if text in _INFINITE:
             if allow_infinite:
                 return -1
-            raise UnitError(f"{value!r} is not allowed here: give a finite duration")
+            raise UnitError(f"{value!r} is not allowed here: give a finite value")
         match = _NUM_UNIT.match(text)
         if match:
-            number, unit = match.group(1), match.group(2) or "ms"
-            if unit in _DURATION_UNITS_MS:
-                total = float(number) * _DURATION_UNITS_MS[unit]
+            number, unit = match.group(1), match.group(2) or default_unit
+            if unit in units:
+                total = float(number) * units[unit]
                 if total < 0:
-                    raise UnitError(f"duration must not be negative, got {value!r}")
+                    raise UnitError(f"must not be negative, got {value!r}")
                 if total != int(total):
-                    raise UnitError(f"{value!r} is not a whole number of milliseconds")
+                    raise UnitError(f"{value!r} is not a whole number of {default_unit}")
                 return int(total)
-    raise UnitError(f"expected a duration such as 500ms, 30s, 15m, 12h, 7d or 2w, got {value!r}")
+    raise UnitError(f"expected {what}, got {value!r}")
+
+
+def parse_duration_ms(value: object, *, allow_infinite: bool = False) -> int:
+    """``"7d"`` -> 604800000; ints pass through; ``-1``/``infinite`` only when ``allow_infinite``."""
+    what = "a duration such as 500ms, 30s, 15m, 12h, 7d or 2w"
+    return _parse(value, _DURATION_UNITS_MS, "ms", what, allow_infinite=allow_infinite)
 
 
 def parse_bytes(value: object, *, allow_infinite: bool = False) -> int:
     """``"1GiB"`` -> 1073741824, ``"1GB"`` -> 10**9; ints pass through."""
-    if isinstance(value, bool):
-        raise UnitError(f"expected a size such as 512KiB, 1GiB, got {value!r}")
-    if isinstance(value, int):
-        if value < 0 and not (allow_infinite and value == -1):
-            raise UnitError(f"size must not be negative, got {value}")
-        return value
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _INFINITE:
-            if allow_infinite:
-                return -1
-            raise UnitError(f"{value!r} is not allowed here: give a finite size")
-        match = _NUM_UNIT.match(text)
-        if match:
-            number, unit = match.group(1), match.group(2) or "b"
-            if unit in _SIZE_UNITS:
-                total = float(number) * _SIZE_UNITS[unit]
-                if total < 0:
-                    raise UnitError(f"size must not be negative, got {value!r}")
-                if total != int(total):
-                    raise UnitError(f"{value!r} is not a whole number of bytes")
-                return int(total)
-    raise UnitError(f"expected a size such as 512KiB, 100MiB, 1GiB or 1GB, got {value!r}")
+    what = "a size such as 512KiB, 100MiB, 1GiB or 1GB"
+    return _parse(value, _SIZE_UNITS, "b", what, allow_infinite=allow_infinite)
 
 
 def format_duration_ms(ms: int) -> str:
