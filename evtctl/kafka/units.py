@@ -37,7 +37,9 @@ class UnitError(ValueError):
     """A value that is not a valid duration or size; the message says what is accepted."""
 
 
-def _parse(value: object, units: dict[str, int], default_unit: str, what: str, *, allow_infinite: bool) -> int:
+def _parse(
+    value: object, units: dict[str, int], default_unit: str, what: str, *, allow_infinite: bool
+) -> int:
     """One number with an optional unit suffix; ``what`` names the kind and its examples."""
     if isinstance(value, bool):
         raise UnitError(f"expected {what}, got {value!r}")
