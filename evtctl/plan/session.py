@@ -163,11 +163,16 @@ def user_names(desired: Desired) -> set[str]:
 class PlanResult:
     plan: Plan
     live: ClusterState
-    fingerprint: dict[str, str]
     kinds: tuple[str, ...]
     options: DiffOptions = field(default_factory=DiffOptions)
     targets: tuple[str, ...] = ()
     config_topics: tuple[str, ...] | None = None  # topics whose configs were read; None: all
+
+    @property
+    def fingerprint(self) -> dict[str, str]:
+        """Digests of the live state (computed only when a plan is saved)."""
+        groups = {c.name for c in self.plan.changes if c.kind == "consumer-group"}
+        return fingerprint(self.live, groups)
 
 
 def make_plan(
@@ -231,10 +236,7 @@ def make_plan(
     )
     described = tuple(sorted(n for n in live.topics if wants_configs(n)))
     config_topics = None if len(described) == len(live.topics) else described
-    groups = {c.name for c in plan.changes if c.kind == "consumer-group"}
-    return PlanResult(
-        plan, live, fingerprint(live, groups), tuple(live.kinds), options, targets, config_topics
-    )
+    return PlanResult(plan, live, tuple(live.kinds), options, targets, config_topics)
 
 
 # ---- saved plans --------------------------------------------------------------------------------
