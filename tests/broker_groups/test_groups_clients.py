@@ -9,7 +9,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition
+import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from tests.broker_groups.helpers import create_topic, produce_values
@@ -223,3 +224,40 @@ def test_cooperative_sticky_incremental_rebalance(broker: BrokerProcess) -> None
     b.close()  # LeaveGroup: A gets the partitions back
     assert _wait(lambda: (a.poll(0.05), len(a.assignment()) == 4)[1], 30)
     a.close()
+
+
+def test_group_admin_describe_delete_and_offset_delete(broker: BrokerProcess) -> None:
+    from kafka import TopicPartition as KTP
+    from kafka.admin import KafkaAdminClient
+
+    create_topic(broker.bootstrap, "adm", 2)
+    create_topic(broker.bootstrap, "other", 1)
+    member = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "adm-g", "client.id": "adm-client"})
+    member.subscribe(["adm"])
+    assert _wait(lambda: (member.poll(0.05), len(member.assignment()) == 2)[1], 30)
+    member.commit(offsets=[TopicPartition("adm", 0, 3), TopicPartition("other", 0, 5)], asynchronous=False)
+
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    desc = admin.describe_consumer_groups(["adm-g"])["adm-g"].result(10)
+    assert str(desc.state).endswith("STABLE") and desc.partition_assignor == "range"
+    [m] = desc.members
+    assert m.client_id == "adm-client" and m.host.endswith("127.0.0.1")
+    assert sorted(tp.partition for tp in m.assignment.topic_partitions) == [0, 1]
+    with pytest.raises(KafkaException) as busy:
+        admin.delete_consumer_groups(["adm-g"])["adm-g"].result(10)
+    assert busy.value.args[0].code() == KafkaError.NON_EMPTY_GROUP
+
+    kadmin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    try:
+        # OffsetDelete: refused for a topic the live group subscribes to, allowed for another.
+        result = kadmin.delete_group_offsets("adm-g", [KTP("adm", 0), KTP("other", 0)])
+        codes = {tp.topic: getattr(err, "errno", 0) for tp, err in result.items()}
+        assert codes == {"adm": KafkaError.GROUP_SUBSCRIBED_TO_TOPIC, "other": 0}
+    finally:
+        kadmin.close()
+    member.close()  # LeaveGroup: the group becomes Empty
+    admin.delete_consumer_groups(["adm-g"])["adm-g"].result(10)
+    assert "adm-g" not in {g.group_id for g in admin.list_consumer_groups().result(10).valid}
+    with pytest.raises(KafkaException) as gone:
+        admin.delete_consumer_groups(["adm-g"])["adm-g"].result(10)
+    assert gone.value.args[0].code() == KafkaError.GROUP_ID_NOT_FOUND
