@@ -294,6 +294,8 @@ def build_context(ws: Workspace, *, package: str, service: str | None = None) ->
                     "offset_reset": resets.get(cons.group, "earliest"),
                 }
             )
+        if not producers and not consumers:
+            continue  # nothing with a contract to generate for this service
         service_ctx.append(
             {
                 "name": svc.name,

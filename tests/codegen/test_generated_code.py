@@ -26,8 +26,8 @@ UPDATE_COMMAND = "EVTCTL_UPDATE_GOLDEN=1 python -m pytest tests/codegen -k golde
 
 
 def workspaces() -> list[tuple[str, Path]]:
-    """The codegen fixture, the reference workspace and every example that has a workspace file."""
-    found = [("shop", SHOP)]
+    """The codegen fixtures, the reference workspace and every example that has a workspace file."""
+    found = [("shop", SHOP), ("empty", SHOP.parent / "empty")]  # empty: topics but no contracts
     if (REPO_ROOT / "evtctl.yaml").exists():
         found.append(("reference", REPO_ROOT))
     examples = REPO_ROOT / "examples"
