@@ -155,3 +155,48 @@ def test_json_schema_without_title_uses_the_given_name(tmp_path: Path) -> None:
         origin="x.json",
     )
     assert t.annotation == "OrderPlaced" and set(models.classes) == {"OrderPlaced", "OrderPlacedLine"}
+
+
+def test_avro_round_trip_property(shop: ModuleType) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    schema = fastavro.parse_schema(json.loads((SHOP / "schemas/order_created.avsc").read_text()))
+    int32 = st.integers(min_value=-(2**31), max_value=2**31 - 1)
+
+    def money(digits: int) -> st.SearchStrategy[decimal.Decimal]:
+        bound = decimal.Decimal(10 ** (digits - 2)) - decimal.Decimal("0.01")
+        return st.decimals(min_value=-bound, max_value=bound, places=2, allow_nan=False, allow_infinity=False)
+
+    millis = st.datetimes(
+        min_value=datetime.datetime(1970, 1, 1),
+        max_value=datetime.datetime(2200, 1, 1),
+        timezones=st.just(datetime.UTC),
+    ).map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000))
+    orders = st.builds(
+        shop.OrderCreated,
+        order_id=st.uuids(),
+        customer_id=st.text(),
+        status=st.sampled_from(list(shop.OrderStatus)),
+        total=money(12),
+        placed_at=millis,
+        delivery_date=st.none() | st.dates(),
+        class_=st.text(),
+        lines=st.lists(
+            st.builds(shop.OrderLine, sku=st.text(), quantity=int32, unit_price=money(10)), max_size=3
+        ),
+        shipping=st.none() | st.builds(shop.Address, street=st.text(), city=st.text(), country=st.text()),
+        tags=st.dictionaries(st.text(), st.text(), max_size=3),
+        marker=st.just(shop.Marker()),
+        note=st.none() | st.text(),
+    )
+
+    @settings(max_examples=60, deadline=None)
+    @given(orders)
+    def round_trip(order: Any) -> None:
+        buf = io.BytesIO()
+        fastavro.schemaless_writer(buf, schema, order.to_dict())
+        buf.seek(0)
+        assert shop.OrderCreated.from_dict(fastavro.schemaless_reader(buf, schema, schema)) == order
+
+    round_trip()
