@@ -22,6 +22,7 @@ class ClientSettings:
     ssl_certificate_location: str | None = None
     ssl_key_location: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    local: bool = False  # a `local` context: the workspace's embedded reference broker + registry
 
     def kafka_config(self) -> dict[str, Any]:
         """librdkafka properties common to producers and consumers."""
@@ -45,9 +46,23 @@ class ClientSettings:
         return config
 
     def with_env(self, prefix: str = "EVTCTL_") -> ClientSettings:
-        """Override the endpoints from ``{prefix}BOOTSTRAP_SERVERS`` / ``{prefix}REGISTRY_URL``."""
-        return replace(
+        """Override the endpoints from ``{prefix}BOOTSTRAP_SERVERS`` / ``{prefix}REGISTRY_URL``.
+
+        A ``local`` context without endpoints resolves them from the workspace's embedded broker
+        (found from the working directory), starting it like ``evtctl broker up`` if needed.
+        """
+        resolved = replace(
             self,
             bootstrap_servers=os.environ.get(f"{prefix}BOOTSTRAP_SERVERS", self.bootstrap_servers),
             registry_url=os.environ.get(f"{prefix}REGISTRY_URL", self.registry_url),
         )
+        if resolved.local and not (resolved.bootstrap_servers and resolved.registry_url):
+            from evtctl.broker.daemon import ensure_local_broker, state_dir
+
+            endpoints = ensure_local_broker(state_dir())
+            resolved = replace(
+                resolved,
+                bootstrap_servers=resolved.bootstrap_servers or endpoints.bootstrap,
+                registry_url=resolved.registry_url or endpoints.registry_url,
+            )
+        return resolved
