@@ -102,19 +102,29 @@ class AvroNode:
     sig: str | None = None  # canonical form of the subtree, computed on first use
     _field_index: dict[str, AvroField] | None = None
     _field_items: frozenset[tuple[str, str]] | None = None
+    # Record field facts for set-based comparison, filled by prepare() at parse time.
+    defaulted_names: frozenset[str] = frozenset()
+    field_position: dict[str, int] = field(default_factory=dict)
+    field_aliases: bool = False
 
     def field_items(self) -> frozenset[tuple[str, str]]:
-        """(field name, type signature, has default) of a record, for set-difference comparisons."""
+        """(field name, type signature) of a record's fields, for set differences."""
         if self._field_items is None:
-            self._field_items = frozenset(
-                (f.name, f"{f.has_default}{f.type.signature()}") for f in self.fields
-            )
+            self._field_items = frozenset((f.name, f.type.signature()) for f in self.fields)
         return self._field_items
 
     def field_index(self) -> dict[str, AvroField]:
         if self._field_index is None:
             self._field_index = {f.name: f for f in self.fields}
         return self._field_index
+
+    def prepare(self) -> None:
+        """Precompute what the checker compares, once per parsed schema (not per check)."""
+        self.field_items()
+        self.field_index()
+        self.defaulted_names = frozenset(f.name for f in self.fields if f.has_default)
+        self.field_position = {f.name: i for i, f in enumerate(self.fields)}
+        self.field_aliases = any(f.aliases for f in self.fields)
 
     def signature(self) -> str:
         """Full canonical form of this type: equal signatures mean identical types."""
@@ -557,10 +567,11 @@ class AvroChecker:
         root = builder.build(obj, (), None)
         builder.check_defaults()
         for name in builder.own:
-            for f in names[name].fields:
-                f.type.signature()  # precomputed: the checker compares field types by signature
+            if names[name].kind == "record":
+                names[name].prepare()
         self._fastavro_check(obj, ref_names, origin)
         canonical = _dump(_canonical(root, set(), full=True))
+        root.sig = canonical  # the root's signature is the canonical form
         model = AvroModel(root=root, names=names, own_names=tuple(builder.own), json=obj)
         return ParsedSchema("AVRO", canonical, sha256_hex(canonical), text, origin, model, dict(references))
 
@@ -814,46 +825,41 @@ class _Resolver:
         ]
 
     def _record(self, r: AvroNode, w: AvroNode, path: str) -> list[Violation]:
-        out: list[Violation] = []
-        # Only reader fields whose name or type differs from the writer's need a look (a set
-        # difference in C): histories are mostly unchanged fields.
-        changed = {name for name, _ in r.field_items() - w.field_items()}
-        if not changed:
-            return out
+        # Set operations (in C) narrow the work to the reader fields whose name or type differs
+        # from the writer's, minus fields the writer lacks but the reader defaults: long
+        # histories are mostly unchanged fields.
+        r_items = r.field_items()
+        if r_items <= w.field_items():
+            return []
+        if len(r.field_position) != len(r.fields):
+            r.prepare()  # a record from a reference schema, not prepared at parse time
         by_name = w.field_index()
-        for rf in r.fields:
-            if rf.name not in changed:
-                continue
-            wf = by_name.get(rf.name)
-            if wf is None:
+        todo = {name for name, _ in r_items - w.field_items()}
+        if not r.field_aliases:
+            todo -= r.defaulted_names - by_name.keys()
+        out: list[Violation] = []
+        index = r.field_index()
+        for name in sorted(todo, key=r.field_position.__getitem__):
+            rf = index[name]
+            wf = by_name.get(name)
+            if wf is None and rf.aliases:
                 wf = next((by_name[a] for a in rf.aliases if a in by_name), None)
             if wf is not None:
-                rt, wt = rf.type, wf.type
-                # Inlined identity test: long histories are mostly unchanged fields.
-                if rt is wt or (rt.sig is not None and rt.sig == wt.sig):
-                    continue
-                out += self.compat(rt, wt, f"{path}.{rf.name}")
+                out += self.compat(rf.type, wf.type, f"{path}.{name}")
                 continue
-            fpath = f"{path}.{rf.name}"
             if rf.has_default:
                 continue
+            fpath = f"{path}.{name}"
             if self.reader_is_new:
                 message = f"Field {fpath} was added without a default, {self.consequence}."
-                hint = f'add a default to {rf.name} (for example a ["null", ...] union with "default": null)'
-                out.append(
-                    self._v(
-                        "READER_FIELD_MISSING_DEFAULT_VALUE", fpath, message, rf.type.describe(), None, hint
-                    )
-                )
+                hint = f'add a default to {name} (for example a ["null", ...] union with "default": null)'
             else:
                 message = (
                     f"Field {fpath} was removed, but the old schema declares it without a default, "
                     f"{self.consequence}."
                 )
-                hint = f"keep {rf.name}, or first release a version that gives it a default"
-                out.append(
-                    self._v(
-                        "READER_FIELD_MISSING_DEFAULT_VALUE", fpath, message, rf.type.describe(), None, hint
-                    )
-                )
+                hint = f"keep {name}, or first release a version that gives it a default"
+            out.append(
+                self._v("READER_FIELD_MISSING_DEFAULT_VALUE", fpath, message, rf.type.describe(), None, hint)
+            )
         return out

@@ -855,23 +855,25 @@ def _object(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
             )
     o_open, u_open = _open(o), _open(u)
     o_sigs, u_sigs = o.prop_sigs(), u.prop_sigs()
-    # Added or removed properties with the same schema and requiredness get the same verdict
-    # (unless patternProperties make it depend on the name): decide each kind once.
-    by_name = bool(o.get("patternProperties") or u.get("patternProperties"))
-    clean: set[tuple[Any, ...]] = set()
     # Only properties that differ by name or content need a look (set difference in C).
-    for name in sorted({name for name, _ in o.prop_items() ^ u.prop_items()}):
-        key: tuple[Any, ...] | None = None
-        if name not in op:
-            key = ("+", name if by_name else None, u_sigs[name], name in ureq)
-        elif name not in up:
-            key = ("-", name if by_name else None, o_sigs[name])
-        if key is not None and key in clean:
-            continue
-        before = len(ctx.diffs)
+    diff = {name for name, _ in o.prop_items() ^ u.prop_items()}
+    added, removed = diff - o_sigs.keys(), diff - u_sigs.keys()
+    for name in sorted(diff - added - removed):
         _object_property(ctx, o, u, path, name, o_open, u_open)
-        if key is not None and len(ctx.diffs) == before:
-            clean.add(key)
+    # Added (or removed) properties with the same schema and requiredness get the same verdict,
+    # unless patternProperties make it depend on the name: decide one of each group, and the
+    # rest only when that one was not clean (long histories add many alike properties).
+    by_name = bool(o.get("patternProperties") or u.get("patternProperties"))
+    for names, sigs in ((added, u_sigs), (removed, o_sigs)):
+        groups: dict[tuple[str, bool], list[str]] = {}
+        for name in sorted(names):
+            groups.setdefault((name, False) if by_name else (sigs[name], name in ureq), []).append(name)
+        for members in groups.values():
+            before = len(ctx.diffs)
+            _object_property(ctx, o, u, path, members[0], o_open, u_open)
+            if len(ctx.diffs) != before:
+                for name in members[1:]:
+                    _object_property(ctx, o, u, path, name, o_open, u_open)
     _object_rest(ctx, o, u, path)
 
 

@@ -88,6 +88,20 @@ class PMessage:
     reserved: list[tuple[int, int]] = field(default_factory=list)  # inclusive ranges
     map_entry: bool = False
     file: str = ""
+    message_numbers: frozenset[int] = frozenset()  # fields of message (or map) type
+    _by_tag: dict[int, PField] | None = None
+    _items: frozenset[tuple[Any, ...]] | None = None
+
+    def by_tag(self) -> dict[int, PField]:
+        if self._by_tag is None:
+            self._by_tag = {f.number: f for f in self.fields}
+        return self._by_tag
+
+    def items(self) -> frozenset[tuple[Any, ...]]:
+        """Hashable field facts, for set differences between versions."""
+        if self._items is None:
+            self._items = frozenset((f.number, f.label, f.type, f.type_name, f.oneof) for f in self.fields)
+        return self._items
 
 
 @dataclass(slots=True)
@@ -265,6 +279,9 @@ def _message(m: Any, prefix: str, package: str, file: str, types: dict[str, PMes
             )
         )
     msg.reserved = [(r.start, r.end - 1) for r in m.reserved_range]  # descriptor ends are exclusive
+    msg.message_numbers = frozenset(f.number for f in msg.fields if f.type == "message")
+    msg.by_tag()
+    msg.items()
     return msg
 
 
@@ -418,9 +435,8 @@ class _Diff:
         if key in self.visited:
             return
         self.visited.add(key)
-        o_by_tag = {f.number: f for f in om.fields}
-        u_by_tag = {f.number: f for f in um.fields}
-        o_top = {n: f for n, f in o_by_tag.items() if f.oneof is None}
+        o_by_tag, u_by_tag = om.by_tag(), um.by_tag()
+        o_top = {n: f for n, f in o_by_tag.items() if f.oneof is None} if um.oneofs else {}
         # Fields moving into a oneof.
         for oneof in um.oneofs:
             members = [f for f in um.fields if f.oneof == oneof]
@@ -446,7 +462,7 @@ class _Diff:
                     "only a brand-new oneof may take over an existing field",
                 )
         # Oneof members removed entirely.
-        for f in om.fields:
+        for f in om.fields if om.oneofs else ():
             if f.oneof is not None and f.number not in u_by_tag and f.oneof in um.oneofs:
                 if self.reader_is_new:
                     message = (
@@ -460,24 +476,24 @@ class _Diff:
                     )
                     hint = "add oneof members only when consumers already have them"
                 self.add("ONEOF_FIELD_REMOVED", _field_path(om, f), message, _describe(self.o, f), None, hint)
-        # Fields by number (whatever oneof they are in).
-        for number, of in o_by_tag.items():
-            uf = u_by_tag.get(number)
+        # Fields by number (whatever oneof they are in). Set operations (in C) leave only numbers
+        # whose field differs, plus message-typed fields (compared structurally): long
+        # histories are mostly unchanged fields.
+        todo = {item[0] for item in om.items() ^ um.items()} | om.message_numbers | um.message_numbers
+        for number in sorted(todo):
+            of, uf = o_by_tag.get(number), u_by_tag.get(number)
             if uf is None:
-                if of.label == "required":
+                if of is not None and of.label == "required":
                     self._required(om, of, removed=True)
-                continue
-            if (
-                of.type == uf.type
-                and of.label == uf.label
-                and of.type_name == uf.type_name
-                and of.type != "message"
+            elif of is None:
+                if uf.label == "required":
+                    self._required(um, uf, removed=False)
+            elif of.type == "message" or (of.type, of.label, of.type_name) != (
+                uf.type,
+                uf.label,
+                uf.type_name,
             ):
-                continue  # unchanged scalar or enum field: the common case in long histories
-            self._field(om, of, uf)
-        for number, uf in u_by_tag.items():
-            if number not in o_by_tag and uf.label == "required":
-                self._required(um, uf, removed=False)
+                self._field(om, of, uf)
         self._types(om.messages, um.messages)
 
     def _moved_text(self, what: str) -> str:
