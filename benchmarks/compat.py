@@ -106,7 +106,8 @@ def main() -> None:
     print(f"history: {n} versions, candidate = version {n + 1}, level FULL_TRANSITIVE, median of {repeat}")
     print("CPU ms unless marked wall; check = candidate vs all 200 versions, both directions")
     print(
-        f"{'format':<12}{'parse cold':>12}{'parse hit':>12}{'check cold':>12}{'cold wall':>12}{'check warm':>12}"
+        f"{'format':<12}{'parse cold':>12}{'parse hit':>12}{'check cold':>12}{'cold wall':>12}"
+        f"{'check warm':>12}"
     )
     results: dict[str, float] = {}
     for st, make in (("AVRO", avro_version), ("PROTOBUF", proto_version), ("JSON", json_version)):
