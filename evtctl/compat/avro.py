@@ -639,7 +639,7 @@ class _Resolver:
         )
 
     def check(self, r: AvroNode, w: AvroNode) -> list[Violation]:
-        root = r.short_name if r.fullname else r.kind
+        root = r.short_name if r.fullname else "<root>"
         found = self.compat(r, w, root)
         unique: dict[tuple[str, str, str], Violation] = {}
         for v in found:

@@ -447,7 +447,10 @@ class _Diff:
                 self.add(
                     "MULTIPLE_FIELDS_MOVED_TO_ONEOF",
                     f"{um.fullname}.{oneof}",
-                    self._moved_text(f"Fields {names} were moved into oneof {oneof}"),
+                    self._moved_text(
+                        f"Fields {names} were moved into oneof {oneof}",
+                        f"Fields {names} were taken out of oneof {oneof}, which the old schema keeps",
+                    ),
                     None,
                     names,
                     "a oneof may take over at most one existing field",
@@ -456,7 +459,10 @@ class _Diff:
                 self.add(
                     "FIELD_MOVED_TO_EXISTING_ONEOF",
                     f"{um.fullname}.{oneof}",
-                    self._moved_text(f"Field {moved[0].name} was moved into the existing oneof {oneof}"),
+                    self._moved_text(
+                        f"Field {moved[0].name} was moved into the existing oneof {oneof}",
+                        f"Field {moved[0].name} was taken out of oneof {oneof}, which the old schema keeps",
+                    ),
                     None,
                     moved[0].name,
                     "only a brand-new oneof may take over an existing field",
@@ -496,10 +502,12 @@ class _Diff:
                 self._field(om, of, uf)
         self._types(om.messages, um.messages)
 
-    def _moved_text(self, what: str) -> str:
+    def _moved_text(self, what: str, out_of: str) -> str:
+        # In the FORWARD direction the original is the new schema: fields the diff sees moving
+        # *into* a oneof were, from old to new, taken *out* of it.
         if self.reader_is_new:
             return f"{what}, {self.consequence}."
-        return f"{what} in the old schema's view (the new schema has them outside), {self.consequence}."
+        return f"{out_of}, {self.consequence}."
 
     def _required(self, msg: PMessage, f: PField, *, removed: bool) -> None:
         # "removed" is from original to update; flip for the user's old/new wording.

@@ -88,7 +88,7 @@ class _GitSource:
         self.top = Path(self._git(root, "rev-parse", "--show-toplevel").strip())
         self._git(self.top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
 
-    def _git(self, cwd: Path, *args: str, missing_ok: bool = False) -> str:
+    def _git(self, cwd: Path, *args: str) -> str:
         try:
             proc = subprocess.run(
                 ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
@@ -96,8 +96,6 @@ class _GitSource:
         except (OSError, subprocess.TimeoutExpired) as err:
             raise UsageError(f"cannot run git: {err}") from None
         if proc.returncode != 0:
-            if missing_ok:
-                return ""
             message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "git failed"
             raise UsageError(
                 f"git {' '.join(args[:2])}: {message}", help=f"is '{self.ref}' a branch, tag or commit?"
