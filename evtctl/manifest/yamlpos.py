@@ -358,8 +358,19 @@ class _Builder:
             if not stack:
                 result = value
                 continue
-            stack[-1][3] += 1
-            self._attach(stack, value, mark)
+            frame = stack[-1]
+            frame[3] += 1
+            container = frame[0]
+            if type(container) is PosMap:  # inlined _attach: this runs for every scalar
+                key = frame[1]
+                if key is not _SKIP:
+                    container[key] = value
+                    container.key_marks[key] = frame[2]
+                    container.value_marks[key] = mark
+                frame[1] = None
+            else:
+                container.append(value)
+                container.item_marks.append(mark)
 
     @staticmethod
     def _attach(stack: list[list[Any]], value: Any, mark: Mark) -> None:
