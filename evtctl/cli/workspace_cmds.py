@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from evtctl.errors import UsageError
-
-if TYPE_CHECKING:
-    from evtctl.manifest.problems import Problem
 
 
 def _validate_target(path: Path | None) -> tuple[Path | None, list[Path] | None, bool]:
@@ -32,16 +29,6 @@ def _validate_target(path: Path | None) -> tuple[Path | None, list[Path] | None,
     if (path / CONFIG_NAME).is_file() or find_root(path) is None:
         return path, None, True
     return path, discover([path.resolve()]), True
-
-
-def _problem_diagnostics(problems: list[Problem]) -> list[object]:
-    from evtctl.lint.diagnostics import Diagnostic, Severity
-    from evtctl.manifest.problems import SLUGS
-
-    return [
-        Diagnostic(p.code.value, Severity.ERROR, p.message, p.location, p.help, SLUGS.get(p.code))
-        for p in problems
-    ]
 
 
 def validate_command(
@@ -78,9 +65,10 @@ def validate_command(
                 f"{len(workspace.acls)} ACLs"
             )
     else:
+        from evtctl.lint.command import problems_to_diagnostics
         from evtctl.lint.output import emit
 
-        emit(_problem_diagnostics(problems), output, base=Path.cwd())  # type: ignore[arg-type]
+        emit(problems_to_diagnostics(problems), output, base=Path.cwd())
     if problems:
         sys.exit(2)
 
