@@ -26,7 +26,7 @@ _SPARSE_SOURCES = (0, 5)
 # librdkafka names Kafka's CLUSTER resource type BROKER
 _TO_LIBRDKAFKA = {"CLUSTER": "BROKER"}
 _FROM_LIBRDKAFKA = {"BROKER": "CLUSTER"}
-WRITE_BATCH = 200  # topics (or topic config changes) per CreateTopics / IncrementalAlterConfigs
+WRITE_BATCH = 50  # topics (or topic config changes) per CreateTopics / IncrementalAlterConfigs
 ACL_BATCH = 2000
 
 
@@ -70,7 +70,7 @@ class KafkaBackend:
         self.config = config
         self.capabilities = capabilities
         self.round_trips = 0
-        self.write_timeout = max(60.0, config.timeout * 4)
+        self.write_timeout = max(120.0, config.timeout * 8)
         self._admin = AdminClient(config.librdkafka())
         self._kp: Any = None  # kafka-python admin client, only for client quotas
 
