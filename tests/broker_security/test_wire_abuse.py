@@ -13,9 +13,9 @@ from tests.broker_security.wire import WireClient, sasl_login
 
 
 def scram_login(
-    secure: SecureBroker, user: str, password: str, mech: str = "SCRAM-SHA-256"
+    secure: SecureBroker, user: str, password: str, mech: str = "SCRAM-SHA-256", client_id: str = "wire-test"
 ) -> tuple[WireClient, list[bytes], list[dict[str, object]]]:
-    client = WireClient(secure.sasl_bootstrap)
+    client = WireClient(secure.sasl_bootstrap, client_id=client_id)
     scram = ScramClient(user, password, mech)
     first = scram.first_message()
     hs = client.request("SaslHandshake", 1, {"mechanism": mech})

@@ -13,6 +13,7 @@ from typing import Any
 from evtctl.broker.protocol.codec import codec, is_flexible, write_uvarint
 
 API = {
+    "Fetch": 1,
     "SaslHandshake": 17,
     "SaslAuthenticate": 36,
     "Metadata": 3,
@@ -26,7 +27,8 @@ API = {
 
 
 class WireClient:
-    def __init__(self, bootstrap: str, timeout: float = 10.0) -> None:
+    def __init__(self, bootstrap: str, timeout: float = 10.0, client_id: str = "wire-test") -> None:
+        self.client_id = client_id.encode()
         host, port = bootstrap.rsplit(":", 1)
         self.sock = socket.create_connection((host, int(port)), timeout=timeout)
         self.correlation = 0
@@ -40,8 +42,7 @@ class WireClient:
     def request(self, name: str, version: int, body: dict[str, Any]) -> dict[str, Any]:
         self.correlation += 1
         header = bytearray(struct.pack(">hhi", API[name], version, self.correlation))
-        client_id = b"wire-test"
-        header += struct.pack(">h", len(client_id)) + client_id
+        header += struct.pack(">h", len(self.client_id)) + self.client_id
         if is_flexible(f"{name}Request", version):
             write_uvarint(header, 0)  # no tagged fields in header v2
         payload = bytes(codec(f"{name}Request", version).encode(body, header))
