@@ -64,7 +64,9 @@ async def handle(ctx: RequestContext, request: Message) -> Message:
             if name is None:
                 known = store.by_id.get(tid)
                 if known is None:
-                    topics.append(_error_topic(None, ErrorCode.UNKNOWN_TOPIC_ID, tid))
+                    # The response name is nullable from v12 only.
+                    missing = None if ctx.api_version >= 12 else ""
+                    topics.append(_error_topic(missing, ErrorCode.UNKNOWN_TOPIC_ID, tid))
                     continue
                 name = known.name
             if not ctx.authorize("DESCRIBE", "TOPIC", name):
