@@ -72,8 +72,14 @@ def reference_files(ref: SchemaRef) -> dict[str, Path]:
     return {}
 
 
-def _candidate(side: Side) -> ParsedSchema:
+def _candidate(side: Side, source: _Source | None = None) -> ParsedSchema:
     refs = {name: read_text(p) for name, p in reference_files(side.ref).items()}
+    # References to registry subjects without a local file come from the history source.
+    for r in side.ref.references:
+        if r.file is None and r.name not in refs and source is not None:
+            text = source.reference(r.subject, r.version)
+            if text is not None:
+                refs[r.name] = text
     return parse_schema(
         side.ref.format.value, read_text(side.ref.file), references=refs, origin=str(side.ref.file)
     )
@@ -109,6 +115,9 @@ class _GitSource:
         )
         return proc.stdout if proc.returncode == 0 else None
 
+    def reference(self, subject: str, version: int | None) -> str | None:
+        return None  # a git ref only has files; declare a file for the reference
+
     def history(self, side: Side) -> list[Version]:
         text = self.show(side.ref.file)
         if text is None:
@@ -133,6 +142,9 @@ class _RegistrySource:
                 self._ref_cache[key] = self.client.get_version(r.subject, r.version).schema
             out[r.name] = self._ref_cache[key]
         return out
+
+    def reference(self, subject: str, version: int | None) -> str | None:
+        return self.client.get_version(subject, version if version is not None else "latest").schema
 
     def history(self, side: Side) -> list[Version]:
         from evtctl.registry.client import SUBJECT_NOT_FOUND, RegistryError
@@ -176,6 +188,16 @@ class _LockSource:
         self.path = path
         self.doc = read_lock(path)
 
+    def reference(self, subject: str, version: int | None) -> str | None:
+        entry = self.doc["subjects"].get(subject)
+        versions = entry.get("versions", []) if isinstance(entry, dict) else []
+        chosen = (
+            versions[-1]
+            if version is None and versions
+            else next((v for v in versions if v.get("version") == version), None)
+        )
+        return str(chosen["schema"]) if chosen else None
+
     def history(self, side: Side) -> list[Version]:
         entry = self.doc["subjects"].get(side.subject)
         if not isinstance(entry, dict):
@@ -186,6 +208,9 @@ class _LockSource:
             )
             for i, v in enumerate(entry.get("versions", []))
         ]
+
+
+_Source = _GitSource | _RegistrySource | _LockSource
 
 
 def _client(url: str) -> RegistryClient:
@@ -219,7 +244,7 @@ def check_workspace(
     if sum(x is not None for x in (against, registry, lock)) > 1:
         raise UsageError("choose one history source: --against, --registry or --lock")
     ws = load_workspace(environment=environment)
-    source: _GitSource | _RegistrySource | _LockSource
+    source: _Source
     if against is not None:
         source = _GitSource(ws.root, against)
     elif registry is not None:
@@ -237,7 +262,7 @@ def check_workspace(
     for side in _sides(ws, level):
         if schema_type and side.ref.format.value != schema_type.upper():
             continue
-        candidate = _candidate(side)
+        candidate = _candidate(side, source)
         history = source.history(side)
         parsed = [
             parse_schema(
@@ -273,6 +298,7 @@ def write_lock(output: Path | None, *, registry: str | None, environment: str | 
     subjects: dict[str, Any] = doc["subjects"]
     reg = _RegistrySource(_client(registry)) if registry is not None else None
     sides = _sides(ws, None)
+    locked = _LockSource(path) if path.exists() else None  # references to locked subjects
     for side in sides:
         fmt = side.ref.format.value
         if reg is not None:
@@ -282,7 +308,7 @@ def write_lock(output: Path | None, *, registry: str | None, environment: str | 
             ]
             subjects[side.subject] = {"schema_type": fmt, "versions": versions}
             continue
-        candidate = _candidate(side)
+        candidate = _candidate(side, locked)
         entry = subjects.setdefault(side.subject, {"schema_type": fmt, "versions": []})
         versions = entry["versions"]
         last = versions[-1] if versions else None
