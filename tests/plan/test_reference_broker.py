@@ -218,3 +218,40 @@ def test_round_trips_do_not_grow_with_the_number_of_topics(ws: Ws) -> None:
     after, changes = round_trips_of_a_plan(ws)
     # 30 more topics with overrides on the cluster: the same handful of requests
     assert changes == 0 and after == before
+
+
+def test_consumer_group_delete_is_guarded_data_loss(ws: Ws, broker: BrokerProcess) -> None:
+    from confluent_kafka import Consumer, TopicPartition
+
+    t = ws.topic("grp", 1)
+    assert apply_ws(ws).ok
+    group = ws.name("stray-group")
+    consumer = Consumer(
+        {"bootstrap.servers": broker.bootstrap, "group.id": group, "enable.auto.commit": False}
+    )
+    try:
+        consumer.commit(offsets=[TopicPartition(t, 0, 0)], asynchronous=False)
+    finally:
+        consumer.close()
+    plan = plan_of(ws)
+    assert f"consumer-group/{group}" in [w.address for w in plan.withheld]
+    change = by_address(plan_of(ws, allow_delete=True))[f"consumer-group/{group}"]
+    assert change.action is Action.DELETE and change.risk is Risk.DATA_LOSS
+    assert apply_ws(ws, allow_delete=True).ok
+    client = admin(broker)
+    groups = {g.group_id for g in client.list_consumer_groups().result(10).valid}
+    assert group not in groups
+
+
+def test_scram_user_is_created_with_its_mechanism(ws: Ws, broker: BrokerProcess) -> None:
+    user = ws.name("scram")
+    ws.add("Principal", user, {"mechanism": "SCRAM-SHA-512"})
+    env = {"EVTCTL_SCRAM_PASSWORD_" + user.upper().replace("-", "_"): "pw-1234"}
+    plan = plan_of(ws)  # no password in the environment: left alone, with a warning naming the variable
+    assert plan.changes == () and any(next(iter(env)) in w for w in plan.warnings)
+    assert apply_ws(ws, env).ok
+    client = admin(broker)
+    (fut,) = client.describe_user_scram_credentials([user]).values()
+    (info,) = fut.result(10).scram_credential_infos
+    assert info.mechanism.name == "SCRAM_SHA_512" and info.iterations == 8192
+    assert plan_of(ws, env).changes == ()
