@@ -115,8 +115,20 @@ def link(built: Built, broken: set[tuple[str, str]] | None = None) -> list[AclEn
 
     built.topics = [assign(t) for t in built.topics]  # type: ignore[misc]
 
+    subject_owner: dict[str, str] = {}
     for binding in built.subjects:
         topics.check(binding.topic, partial(binding.at, "spec", "topic"), "topic", problems)
+        for side, ref in binding.sides():
+            bound_by = subject_owner.setdefault(ref.subject, binding.name)
+            if bound_by != binding.name:
+                problems.append(
+                    Problem(
+                        f"subject {ref.subject!r} is already bound by Subject {bound_by!r}",
+                        binding.at("spec", side),
+                        "one registry subject has one contract: merge the bindings or name the subject",
+                        Code.DUPLICATE_RESOURCE,
+                    )
+                )
     built.subjects = [assign(b) for b in built.subjects]  # type: ignore[misc]
 
     principal_strings = {p.name: p.principal for p in built.principals}

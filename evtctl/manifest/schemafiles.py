@@ -123,6 +123,17 @@ class SchemaFileChecker:
                 ),
                 None,
             )
+        except (RecursionError, ValueError, TypeError, KeyError) as err:
+            # The parser should have raised InputError; still, bad input must not crash validate.
+            return (
+                Problem(
+                    f"schema does not parse: {type(err).__name__}: {err}",
+                    Location(_shown(str(file))),
+                    f"bound at {used_at}",
+                    Code.SCHEMA_FILE,
+                ),
+                None,
+            )
         name = record_name(text, fmt)
         if fmt is not SchemaFormat.PROTOBUF:  # protobuf imports can change unseen: always parse
             self._known[key] = name or ""
