@@ -9,6 +9,7 @@ payloads agree byte-for-byte in framing with Confluent's own serializers.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import decimal
 import importlib
@@ -50,6 +51,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
             ("shop.outbox-check", 2),
             ("shop.poison", 1),
             ("shop.poison.dlq", 1),
+            ("shop.audit", 1),
         ]
         for future in admin.create_topics([NewTopic(name, n, 1) for name, n in topics]).values():
             future.result(15)
@@ -148,12 +150,22 @@ def test_typed_round_trip_retries_dead_letter_idempotency_and_evolution(
 
     received: list[tuple[Any, Delivery]] = []
     attempts: dict[str, int] = {}
+    customers = _mod(v1, "services.crm_service").ShopCustomersProducer
+
+    class AuditProducer(customers):  # type: ignore[misc, valid-type]
+        binding = dataclasses.replace(customers.binding, topic="shop.audit")
+
+    audit = AuditProducer(settings)
+    tier = models.CustomerUpdatedTier.basic
 
     def handle(event: Any, delivery: Delivery) -> None:
         attempts[delivery.context.event_id] = delivery.attempt
         if event.order_id == poison.order_id:
             raise ValueError("inventory service cannot reserve sku-3")
         received.append((event, delivery))
+        # an event sent while handling carries the handled event as its cause
+        audit.send(models.CustomerUpdated(customerId=event.customer_id, email="x@example.com", tier=tier))
+        audit.flush()
 
     consumer_cls = _mod(v1, "services.inventory_service").ShopOrdersConsumer
     store = SqliteIdempotencyStore(tmp_path / "idempotency.sqlite3")
@@ -172,6 +184,12 @@ def test_typed_round_trip_retries_dead_letter_idempotency_and_evolution(
         }
         header_names = {k for k, _ in first.headers}
         assert {"event-id", "event-type", "schema-version", "correlation-id", "traceparent"} <= header_names
+        for emitted in _read_all(broker.bootstrap, "shop.audit", 2):
+            caused = {k: v.decode() for k, v in emitted.headers()}
+            (cause,) = [d for _, d in received if d.context.event_id == caused["causation-id"]]
+            assert caused["correlation-id"] == cause.context.correlation_id == cause.context.event_id
+            assert caused["traceparent"].split("-")[1] == (cause.context.traceparent or "").split("-")[1]
+            assert caused["event-id"] != cause.context.event_id
 
         # dead letter: the original bytes plus the failure in headers
         (dead,) = _read_all(broker.bootstrap, "shop.orders.dlq", 1)
