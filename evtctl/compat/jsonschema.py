@@ -357,8 +357,10 @@ class _Builder:
                 if keys & raw.keys()
             ]
             parts += [self._typed(raw, doc, ptr, k) for k in kinds]
-        if "enum" in raw or "const" in raw:
+        if "enum" in raw:
             parts.append(JNode("enum", raw, doc, ptr, r))
+        if "const" in raw:  # its own kind, as in everit: const -> enum is a type change
+            parts.append(JNode("const", raw, doc, ptr, r))
         for crit in ("allOf", "anyOf", "oneOf"):
             subs_raw = raw.get(crit)
             if isinstance(subs_raw, list):
@@ -618,6 +620,9 @@ def _compare_same_kind(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
             ctx.add(kind, f"{path}/pattern", op, up)
     elif o.kind == "number":
         _number(ctx, o, u, path)
+    elif o.kind == "const":
+        if json.dumps(o.get("const"), sort_keys=True) != json.dumps(u.get("const"), sort_keys=True):
+            ctx.add("ENUM_ARRAY_CHANGED", f"{path}/const", o.get("const"), u.get("const"))
     elif o.kind == "enum":
         ov, uv = _enum_values(o), _enum_values(u)
         if ov != uv:
@@ -647,8 +652,8 @@ def _compare_same_kind(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
 
 
 def _enum_values(n: JNode) -> set[str]:
-    values = n.get("enum") if isinstance(n.get("enum"), list) else [n.get("const")]
-    return {json.dumps(v, sort_keys=True) for v in values}
+    values = n.get("enum")
+    return {json.dumps(v, sort_keys=True) for v in (values if isinstance(values, list) else [])}
 
 
 def _limits(ctx: _Context, o: JNode, u: JNode, path: str, key: str, name: str) -> None:
