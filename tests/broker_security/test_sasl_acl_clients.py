@@ -18,6 +18,7 @@ from confluent_kafka.admin import (
     AclOperation,
     AclPermissionType,
     AdminClient,
+    ConfigResource,
     NewTopic,
     ResourcePatternType,
     ResourceType,
@@ -143,6 +144,10 @@ def test_tenant_isolation(secure: SecureBroker) -> None:
     assert group_denied.value.args[0].code() == KafkaError.GROUP_AUTHORIZATION_FAILED
     metadata = a_admin.list_topics(topic="tenant-b.orders", timeout=10).topics["tenant-b.orders"]
     assert metadata.error is not None and metadata.error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    configs = a_admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, "tenant-b.orders")])
+    with pytest.raises(KafkaException) as configs_denied:
+        next(iter(configs.values())).result(10)
+    assert configs_denied.value.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
     # Write: refused.
     errs = produce(a_conf, "tenant-b.orders", 1)
     assert errs[0] is not None and errs[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
