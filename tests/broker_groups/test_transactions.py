@@ -145,3 +145,23 @@ def test_consume_transform_produce_exactly_once_across_a_crash(broker: BrokerPro
     out = read_all(broker.bootstrap, "output", "read_committed", partitions=2)
     assert 0 < done_before_crash < n  # the crash really happened mid-stream
     assert sorted(int(v) for v in out) == [v * 10 for v in range(n)]  # each exactly once
+
+
+def test_open_transaction_survives_a_broker_crash_and_is_aborted_by_the_next_incarnation(
+    broker: BrokerProcess,
+) -> None:
+    create_topic(broker.bootstrap, "crashy", 1)
+    p = txn_producer(broker.bootstrap, "crash-id")
+    p.begin_transaction()
+    p.produce("crashy", b"in-flight")
+    p.flush(10)
+    broker.restart(kill=True)
+    # The open transaction is still open after the crash: read_committed sees nothing yet...
+    assert read_all(broker.bootstrap, "crashy", "read_committed", idle=0.8) == []
+    # ...and the producer's next incarnation aborts it, after which committed data flows again.
+    q = txn_producer(broker.bootstrap, "crash-id")
+    q.begin_transaction()
+    q.produce("crashy", b"after-crash")
+    q.commit_transaction(15)
+    assert read_all(broker.bootstrap, "crashy", "read_committed") == ["after-crash"]
+    assert sorted(read_all(broker.bootstrap, "crashy", "read_uncommitted")) == ["after-crash", "in-flight"]
