@@ -335,3 +335,23 @@ def test_model_is_frozen(reference: object) -> None:
     assert isinstance(topic, Topic)
     with pytest.raises(FrozenInstanceError):
         topic.partitions = 99  # type: ignore[misc]
+
+
+def test_environment_documents_in_their_own_directory() -> None:
+    example = REPO_ROOT / "examples" / "environments"
+    base = load_workspace(example)
+    assert base.config.environments == ("dev", "prod", "staging")
+    prod = load_workspace(example, environment="prod")
+    readings = prod.topic("iot.telemetry.readings")
+    assert readings is not None
+    assert readings.partitions == 48 and readings.configs["compression.type"] == "zstd"
+    assert readings.configs["retention.ms"] == str(30 * 86_400_000)
+    dev = load_workspace(example, environment="dev")
+    alerts = dev.topic("iot.alerts.raised")
+    assert alerts is not None and (alerts.partitions, alerts.replication_factor) == (1, 1)
+    assert dev.config.context().environment == "dev"
+    prod_context = dev.config.context("prod")
+    assert prod_context.security.password_env == "KAFKA_PASSWORD"
+    assert prod_context.bootstrap_servers == ("kafka-1:9093", "kafka-2:9093", "kafka-3:9093")
+    assert dev.config.managed.covers("Topic", "iot.alerts.raised")
+    assert not dev.config.managed.covers("Topic", "iot.legacy.old")
