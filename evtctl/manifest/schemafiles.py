@@ -76,7 +76,7 @@ class SchemaFileChecker:
             return
         try:
             self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache_file.with_suffix(".tmp")
+            tmp = self.cache_file.with_suffix(f".{os.getpid()}.tmp")  # concurrent runs never share it
             tmp.write_text(json.dumps({"version": __version__, "parsed": self._known}), encoding="utf-8")
             os.replace(tmp, self.cache_file)
         except OSError:
@@ -135,7 +135,9 @@ class SchemaFileChecker:
                 None,
             )
         name = record_name(text, fmt)
-        if fmt is not SchemaFormat.PROTOBUF:  # protobuf imports can change unseen: always parse
+        # Only Avro is cached: its references are declared (and hashed above), while Protobuf
+        # imports and JSON Schema file $refs are found on disk and could change unseen.
+        if fmt is SchemaFormat.AVRO:
             self._known[key] = name or ""
             self._dirty = True
         return None, name
