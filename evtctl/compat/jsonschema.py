@@ -290,6 +290,16 @@ class JNode:
         result: dict[str, str] = self.cache["prop_sigs"]
         return result
 
+    def names_by_sig(self) -> dict[str, frozenset[str]]:
+        """Identity -> the property names with that schema (to decide alike properties once)."""
+        if "by_sig" not in self.cache:
+            groups: dict[str, set[str]] = {}
+            for name, sig in self.prop_sigs().items():
+                groups.setdefault(sig, set()).add(name)
+            self.cache["by_sig"] = {sig: frozenset(names) for sig, names in groups.items()}
+        result: dict[str, frozenset[str]] = self.cache["by_sig"]
+        return result
+
     def prop_items(self) -> frozenset[tuple[str, str]]:
         """(property name, identity) pairs, for set differences between versions."""
         self.prop_sigs()
@@ -869,15 +879,21 @@ def _object(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
     # unless patternProperties make it depend on the name: decide one of each group, and the
     # rest only when that one was not clean (long histories add many alike properties).
     by_name = bool(o.get("patternProperties") or u.get("patternProperties"))
-    for names, sigs in ((added, u_sigs), (removed, o_sigs)):
-        groups: dict[tuple[str, bool], list[str]] = {}
-        for name in sorted(names):
-            groups.setdefault((name, False) if by_name else (sigs[name], name in ureq), []).append(name)
-        for members in groups.values():
+    for names, side in ((added, u), (removed, o)):
+        if by_name:
+            groups = [frozenset([name]) for name in sorted(names)]
+        else:
+            by_sig = side.names_by_sig()
+            groups = []
+            for sig in sorted({side.prop_sigs()[name] for name in names}):
+                alike = by_sig[sig] & names
+                groups += [g for g in (alike & ureq, alike - ureq) if g]
+        for group in groups:
+            first = min(group)
             before = len(ctx.diffs)
-            _object_property(ctx, o, u, path, members[0], o_open, u_open)
+            _object_property(ctx, o, u, path, first, o_open, u_open)
             if len(ctx.diffs) != before:
-                for name in members[1:]:
+                for name in sorted(group - {first}):
                     _object_property(ctx, o, u, path, name, o_open, u_open)
     _object_rest(ctx, o, u, path)
 
