@@ -10,7 +10,7 @@ import signal
 from typing import Any
 
 from evtctl.broker.config import BrokerConfig
-from evtctl.broker.server import Broker, print_ready
+from evtctl.broker.server import Broker, BrokerError, print_ready
 
 log = logging.getLogger("evtctl.broker")
 
@@ -39,8 +39,11 @@ async def serve(cfg: BrokerConfig, *, ready: bool = True) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    broker = Broker(cfg)
-    await broker.start()
+    try:
+        broker = Broker(cfg)
+        await broker.start()
+    except OSError as err:  # unusable data directory (a file, no permission, disk full)
+        raise BrokerError(f"cannot use data directory {cfg.data_dir}: {err.strerror or err}") from None
     registry_handle, registry_url = None, None
     try:
         registry_handle, registry_url = await start_hosted_registry(broker)

@@ -140,3 +140,21 @@ def test_registry_is_hosted_in_the_broker_process(tmp_path: Path) -> None:
         assert resp.status_code == 200 and resp.json() == []
     finally:
         proc.stop()
+
+
+def test_unusable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    result = evtctl(
+        "broker",
+        "start",
+        "--data-dir",
+        str(not_a_dir),
+        "--listen",
+        "127.0.0.1:0",
+        "--registry-listen",
+        "off",
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 2
+    assert "cannot use data directory" in result.stderr and "Traceback" not in result.stderr
