@@ -50,6 +50,8 @@ def render(results: Sequence[CheckResult], output: str, base: Path | None = None
 
 
 def render_text(results: Sequence[CheckResult]) -> str:
+    if not results:
+        return "No schemas to check: the workspace binds no subjects.\n"
     lines: list[str] = []
     bad = 0
     for res in results:
