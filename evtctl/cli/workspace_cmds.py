@@ -7,28 +7,44 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from evtctl.errors import UsageError
 
+if TYPE_CHECKING:
+    from evtctl.manifest.problems import Problem
 
-def _validate_target(path: Path | None) -> tuple[Path | None, list[Path] | None, bool]:
-    """(start, files, allow_adhoc) for `validate [PATH]`."""
-    from evtctl.workspace import CONFIG_NAME, discover, find_root
+
+def _validate_target(path: Path | None) -> tuple[Path | None, list[Path] | None, bool, Path | None]:
+    """(start, files, allow_adhoc, scope) for `validate [PATH]`.
+
+    A file or directory inside a workspace is checked in the context of the whole workspace (so
+    references to other files resolve), and only problems in manifests under it are reported.
+    """
+    from evtctl.workspace import CONFIG_NAME, find_root
 
     if path is None:
-        return None, None, False
+        return None, None, False, None
     if not path.exists():
         raise UsageError(f"{path} does not exist", help="give a workspace directory or a manifest file")
-    if path.is_file():
-        if path.name == CONFIG_NAME:
-            return path.parent, None, False
-        return path, [path.resolve()], True
-    if (path / CONFIG_NAME).is_file() or find_root(path) is None:
-        return path, None, True
-    return path, discover([path.resolve()]), True
+    if path.is_file() and path.name == CONFIG_NAME:
+        return path.parent, None, False, None
+    if path.is_dir() and (path / CONFIG_NAME).is_file():
+        return path, None, False, None
+    if find_root(path) is None:  # not in a workspace: check just this
+        return path, [path.resolve()] if path.is_file() else None, True, None
+    return path, None, False, path.resolve()
+
+
+def _in_scope(problem: Problem, scope: Path, manifests: set[Path]) -> bool:
+    """Problems in manifests outside ``scope`` are dropped; those in other files (schema files,
+    evtctl.yaml) are kept, since a manifest under ``scope`` may have caused them."""
+    if problem.location.file is None:
+        return True
+    where = Path(problem.location.file).resolve()
+    return where == scope or scope in where.parents or where not in manifests
 
 
 def validate_command(
@@ -47,8 +63,11 @@ def validate_command(
 
     if output not in ("text", "json", "sarif", "github"):
         raise UsageError(f"unknown output format {output!r}", help="choose one of: text, json, sarif, github")
-    start, files, adhoc = _validate_target(path)
+    start, files, adhoc, scope = _validate_target(path)
     workspace, problems = check_workspace(start, environment=environment, files=files, allow_adhoc=adhoc)
+    if scope is not None and workspace is not None:
+        manifests = {f.resolve() for f in workspace.files}
+        problems = [p for p in problems if _in_scope(p, scope, manifests)]
     if output == "text":
         for problem in problems:
             typer.echo(problem.render())

@@ -86,3 +86,20 @@ def test_manifest_schema_unknown_kind_suggests() -> None:
     result = evtctl("manifest-schema", "--kind", "Topik")
     assert result.returncode == 2
     assert "unknown kind 'Topik'" in result.stderr and "did you mean 'Topic'" in result.stderr
+
+
+def test_part_of_a_workspace_is_checked_in_context(tmp_path: Path) -> None:
+    # retail services consume logistics topics declared elsewhere: still resolved.
+    assert evtctl("validate", "topology/retail/services.yaml").returncode == 0
+    work = tmp_path / "ws"
+    shutil.copytree(REPO_ROOT / "examples" / "minimal", work)
+    (work / "topology" / "extra.yaml").write_text(
+        "apiVersion: evtctl/v1\nkind: Topic\nmetadata: {name: shop.x}\nspec: {partitions: many}\n"
+    )
+    (work / "topology" / "more").mkdir()
+    (work / "topology" / "more" / "ok.yaml").write_text(
+        "apiVersion: evtctl/v1\nkind: Topic\nmetadata: {name: shop.y}\nspec: {partitions: 1}\n"
+    )
+    assert evtctl("validate", "topology/more", cwd=work).returncode == 0  # the broken file is elsewhere
+    result = evtctl("validate", "topology", cwd=work)
+    assert result.returncode == 2 and "topology/extra.yaml:4:20: error:" in result.stdout
