@@ -132,6 +132,10 @@ def test_tenant_isolation(secure: SecureBroker) -> None:
     b = Consumer(secure.conf("tenant-b", **{"group.id": "tenant-b.app"}))
     b.commit(offsets=[TopicPartition("tenant-b.orders", 0, 1)], asynchronous=False)
     b.close()
+    b_admin = AdminClient(secure.conf("tenant-b"))
+    own = b_admin.describe_consumer_groups(["tenant-b.app"], include_authorized_operations=True)
+    ops = set(own["tenant-b.app"].result(10).authorized_operations or ())
+    assert ops == {AclOperation.READ, AclOperation.DELETE, AclOperation.DESCRIBE}
 
     a_conf = secure.conf("tenant-a")
     a_admin = AdminClient(a_conf)

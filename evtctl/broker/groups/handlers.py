@@ -397,7 +397,35 @@ def _describe_one(ctx: RequestContext, group_id: str) -> dict[str, Any]:
 
 
 async def describe_groups(ctx: RequestContext, req: Message) -> Message:
-    return {"throttle_time_ms": 0, "groups": [_describe_one(ctx, g) for g in req["groups"]]}
+    groups = [_describe_one(ctx, g) for g in req["groups"]]
+    if req.get("include_authorized_operations"):
+        for g in groups:
+            if g["error_code"] == 0:
+                g["authorized_operations"] = _group_operations(ctx, g["group_id"])
+    return {"throttle_time_ms": 0, "groups": groups}
+
+
+_GROUP_OPERATIONS = {"READ": 3, "DELETE": 6, "DESCRIBE": 8}  # Kafka AclOperation codes
+
+
+def _group_operations(ctx: RequestContext, group_id: str) -> int:
+    """Bit field of the operations the caller may perform on the group (KIP-430), asked without
+    auditing: these are not requests to act."""
+    security = ctx.broker.plugins.get("security")
+    acls = getattr(security, "acls", None)
+    bits = 0
+    for name, code in _GROUP_OPERATIONS.items():
+        if acls is None:
+            allowed = True
+        else:
+            from evtctl.broker.auth.acl import Operation, ResourceType
+
+            allowed = acls.authorize(
+                ctx.principal, ctx.client_address[0], Operation[name], ResourceType.GROUP, group_id
+            )
+        if allowed:
+            bits |= 1 << code
+    return bits
 
 
 async def delete_groups(ctx: RequestContext, req: Message) -> Message:
