@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -261,3 +262,20 @@ def test_group_admin_describe_delete_and_offset_delete(broker: BrokerProcess) ->
     with pytest.raises(KafkaException) as gone:
         admin.delete_consumer_groups(["adm-g"])["adm-g"].result(10)
     assert gone.value.args[0].code() == KafkaError.GROUP_ID_NOT_FOUND
+
+
+@pytest.mark.kcat
+def test_kcat_balanced_consumer_old_librdkafka(broker: BrokerProcess) -> None:
+    kcat = shutil.which("kcat")
+    if kcat is None:
+        pytest.skip("kcat is not installed (Debian package 'kcat'); this test checks librdkafka 2.0.2 groups")
+    create_topic(broker.bootstrap, "kc", 2)
+    produce_values(broker.bootstrap, "kc", range(20))
+    out = subprocess.run(
+        [kcat, "-b", broker.bootstrap, "-G", "kcat-g", "-o", "beginning", "-e", "-q", "kc"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert sorted(int(v) for v in out.stdout.split()) == list(range(20)), out.stderr[-500:]
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    assert "kcat-g" in {g.group_id for g in admin.list_consumer_groups().result(10).valid}
