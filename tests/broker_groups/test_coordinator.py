@@ -188,3 +188,34 @@ def test_journal_truncates_torn_tail(tmp_path: Path) -> None:
     j2.put("a", None)
     j2.close()
     assert dict(KeyedJournal(path).items()) == {"b": {"x": 2}}
+
+
+def test_member_not_rejoining_within_rebalance_timeout_is_dropped(tmp_path: Path) -> None:
+    async def body(coord: GroupCoordinator) -> None:
+        a, b = await asyncio.gather(join_new(coord, rebalance_ms=300), join_new(coord, rebalance_ms=300))
+        leader = a if a.members else b
+        await asyncio.gather(
+            coord.sync("g", 1, a.member_id, None, None, None, []),
+            coord.sync("g", 1, b.member_id, None, None, None, [(leader.member_id, b"L")]),
+        )
+        newcomer = asyncio.create_task(join_new(coord, rebalance_ms=300))
+        await asyncio.sleep(0.05)
+        a2 = await join(coord, a.member_id, rebalance_ms=300)  # b never comes back
+        c = await newcomer
+        assert a2.generation_id == c.generation_id == 2
+        assert set(coord.groups["g"].members) == {a.member_id, c.member_id}
+        assert coord.heartbeat("g", 2, b.member_id, None) is Err.UNKNOWN_MEMBER_ID
+
+    run(tmp_path, body, delay_ms=50)
+
+
+def test_pending_member_expires(tmp_path: Path) -> None:
+    async def body(coord: GroupCoordinator) -> None:
+        first = await join(coord, session_ms=200)
+        assert first.error is Err.MEMBER_ID_REQUIRED and coord.groups["g"].pending
+        await asyncio.sleep(0.4)
+        assert not coord.groups["g"].pending
+        late = await join(coord, first.member_id, session_ms=200)
+        assert late.error is Err.UNKNOWN_MEMBER_ID
+
+    run(tmp_path, body)
