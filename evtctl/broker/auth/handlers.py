@@ -104,6 +104,16 @@ async def sasl_authenticate(ctx: RequestContext, req: Message) -> Message:
     return {"error_code": 0, "error_message": None, "auth_bytes": reply, "session_lifetime_ms": 0}
 
 
+def _cluster_denied(**empty: Any) -> Message:
+    """The answer to a cluster-level admin request the principal may not make."""
+    return {
+        "throttle_time_ms": 0,
+        "error_code": Err.CLUSTER_AUTHORIZATION_FAILED,
+        "error_message": "not authorized",
+        **empty,
+    }
+
+
 # ------------------------------------------------------------------ ACLs
 def _binding(c: Message) -> AclBinding:
     return AclBinding(
@@ -145,12 +155,7 @@ async def create_acls(ctx: RequestContext, req: Message) -> Message:
 
 async def describe_acls(ctx: RequestContext, req: Message) -> Message:
     if not _acl_admin_allowed(ctx, "DESCRIBE"):
-        return {
-            "throttle_time_ms": 0,
-            "error_code": Err.CLUSTER_AUTHORIZATION_FAILED,
-            "error_message": "not authorized",
-            "resources": [],
-        }
+        return _cluster_denied(resources=[])
     f = _filter(req)
     reason = f.validate()
     if reason is not None:
@@ -221,12 +226,7 @@ async def delete_acls(ctx: RequestContext, req: Message) -> Message:
 async def describe_scram(ctx: RequestContext, req: Message) -> Message:
     sec = ensure_installed(ctx)
     if not ctx.authorize("DESCRIBE", "CLUSTER", CLUSTER_NAME):
-        return {
-            "throttle_time_ms": 0,
-            "error_code": Err.CLUSTER_AUTHORIZATION_FAILED,
-            "error_message": "not authorized",
-            "results": [],
-        }
+        return _cluster_denied(results=[])
     known = sec.credentials.users()
     requested = req.get("users")
     names = sorted(known) if requested is None else [u["name"] for u in requested]
@@ -353,12 +353,7 @@ def _entity_out(entity: tuple[tuple[str, str | None], ...]) -> list[Message]:
 async def describe_client_quotas(ctx: RequestContext, req: Message) -> Message:
     sec = ensure_installed(ctx)
     if not ctx.authorize("DESCRIBE_CONFIGS", "CLUSTER", CLUSTER_NAME):
-        return {
-            "throttle_time_ms": 0,
-            "error_code": Err.CLUSTER_AUTHORIZATION_FAILED,
-            "error_message": "not authorized",
-            "entries": None,
-        }
+        return _cluster_denied(entries=None)
     components = [(c["entity_type"], c["match_type"], c.get("match")) for c in req["components"]]
     for etype, match_type, _ in components:
         if etype not in ("user", "client-id") or match_type not in (0, 1, 2):

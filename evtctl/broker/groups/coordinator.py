@@ -188,6 +188,19 @@ class GroupCoordinator:
         protocols = list(protocols)
         loop = asyncio.get_running_loop()
 
+        def joining(new_member_id: str) -> Member:
+            return Member(
+                new_member_id,
+                group_instance_id,
+                client_id,
+                client_host,
+                session_timeout_ms,
+                rebalance_timeout_ms,
+                protocol_type,
+                protocols,
+                is_new=True,
+            )
+
         if not member_id:
             new_id = f"{client_id}-{uuid.uuid4()}"
             if group_instance_id is not None and group_instance_id in group.static_members:
@@ -210,34 +223,11 @@ class GroupCoordinator:
                     session_timeout_ms / 1000, self._expire_pending, group, new_id
                 )
                 return JoinResult(Err.MEMBER_ID_REQUIRED, member_id=new_id)
-            member_id = new_id
-            member = Member(
-                member_id,
-                group_instance_id,
-                client_id,
-                client_host,
-                session_timeout_ms,
-                rebalance_timeout_ms,
-                protocol_type,
-                protocols,
-                is_new=True,
-            )
-            return await self._add_member_and_rebalance(group, member)
+            return await self._add_member_and_rebalance(group, joining(new_id))
 
         if member_id in group.pending:
             group.pending.pop(member_id).cancel()
-            member = Member(
-                member_id,
-                group_instance_id,
-                client_id,
-                client_host,
-                session_timeout_ms,
-                rebalance_timeout_ms,
-                protocol_type,
-                protocols,
-                is_new=True,
-            )
-            return await self._add_member_and_rebalance(group, member)
+            return await self._add_member_and_rebalance(group, joining(member_id))
         if _fenced(group, group_instance_id, member_id):
             return JoinResult(Err.FENCED_INSTANCE_ID, member_id=member_id)
         known = group.members.get(member_id)
