@@ -79,11 +79,20 @@ def test_three_member_group_rebalances_when_one_is_killed(broker: BrokerProcess,
     lines = _lines(outs)
     processed = Counter(ln[2:] for ls in lines for ln in ls if ln.startswith("P "))
     assert set(processed) == {str(v) for v in range(N)}
-    killed_committed = {ln[2:] for ln in lines[0] if ln.startswith("C ")}
-    killed_uncommitted = {ln[2:] for ln in lines[0] if ln.startswith("P ")} - killed_committed
+    committed = Counter(ln[2:] for ls in lines for ln in ls if ln.startswith("C "))
+    # A cleanly committed record is never processed again...
+    assert max(committed.values()) == 1
+    # ...so only records in flight without a confirmed commit (the killed member's last one, or one
+    # whose commit lost a race with a rebalance) may be redelivered.
+    unconfirmed: set[str] = set()
+    for ls in lines:
+        unconfirmed |= {ln[2:] for ln in ls if ln.startswith("P ")} - {
+            ln[2:] for ln in ls if ln.startswith("C ")
+        }
     twice = {v for v, n in processed.items() if n > 1}
-    # Only the killed member's record in flight (processed, commit not confirmed) may be redelivered.
-    assert twice <= killed_uncommitted and len(twice) <= 1
+    assert twice <= unconfirmed, (twice, unconfirmed)
+    # A handful at most (each member's last record when stopped, a commit lost to a rebalance), not a replay.
+    assert len(unconfirmed) <= 2 * len(outs)
     # The survivors took over the dead member's partitions (a rebalance happened).
     assert all(sum(ln.startswith("A ") for ln in ls) >= 2 for ls in lines[1:])
 
