@@ -131,7 +131,10 @@ def plan_process(ws: Path, *extra: str) -> tuple[float, dict[str, object]]:
     )
     elapsed = time.perf_counter() - t0
     if r.returncode != 0:
-        raise SystemExit(f"plan failed ({r.returncode}): {r.stderr[-2000:]}")
+        errors = ""
+        if r.stdout.strip().startswith("{"):
+            errors = json.dumps(json.loads(r.stdout).get("errors", [])[:3])
+        raise SystemExit(f"plan failed ({r.returncode}): {r.stderr[-2000:]} {errors}")
     return elapsed, json.loads(r.stdout)
 
 
