@@ -21,7 +21,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -103,25 +102,37 @@ def consume_rate(bootstrap: str, topic: str, count: int) -> float:
     return count / elapsed
 
 
-def e2e_latency(bootstrap: str, topic: str, seconds: float, rate: int = 1000) -> tuple[float, float]:
-    """p50, p99 in ms: producer stamps send time into the value; consumer computes the delay."""
+def _latency_consumer(bootstrap: str, topic: str, expected: int, ready: Any, out: Any) -> None:
+    """Child process: consume from the end and report each record's delay (CLOCK_MONOTONIC is shared)."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"lat-{uuid.uuid4().hex}"})
     c.assign([TopicPartition(topic, 0, -1)])  # from the end
     c.poll(0.5)
+    ready.set()
     lat: list[float] = []
-    stop = threading.Event()
+    deadline = time.monotonic() + 120
+    while len(lat) < expected and time.monotonic() < deadline:
+        m = c.poll(0.1)
+        if m is not None and not m.error():
+            lat.append((time.perf_counter() - struct.unpack(">d", m.value()[:8])[0]) * 1000)
+    c.close()
+    out.put(lat)
 
-    def consume() -> None:
-        while not stop.is_set():
-            m = c.poll(0.1)
-            if m is not None and not m.error():
-                lat.append((time.perf_counter() - struct.unpack(">d", m.value()[:8])[0]) * 1000)
 
-    th = threading.Thread(target=consume)
-    th.start()
+def e2e_latency(bootstrap: str, topic: str, seconds: float, rate: int = 1000) -> tuple[float, float]:
+    """p50, p99 in ms: the producer stamps the send time into the value; a consumer in another process
+    (so the two clients do not share a GIL) computes the delay."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")  # the child only creates its own client
+    n = int(seconds * rate)
+    ready, out = ctx.Event(), ctx.Queue()
+    child = ctx.Process(target=_latency_consumer, args=(bootstrap, topic, n, ready, out))
+    child.start()
+    if not ready.wait(60):
+        child.kill()
+        raise RuntimeError("latency consumer did not start")
     time.sleep(0.5)
     p = Producer({"bootstrap.servers": bootstrap})
-    n = int(seconds * rate)
     start = time.perf_counter()
     for i in range(n):
         target = start + i / rate
@@ -131,10 +142,8 @@ def e2e_latency(bootstrap: str, topic: str, seconds: float, rate: int = 1000) ->
         p.produce(topic, struct.pack(">d", time.perf_counter()) + b"x" * 92)
         p.poll(0)
     p.flush(30)
-    time.sleep(1.0)
-    stop.set()
-    th.join()
-    c.close()
+    lat: list[float] = out.get(timeout=120)
+    child.join(30)
     if len(lat) < n * 0.9:
         raise RuntimeError(f"only {len(lat)}/{n} latency samples")
     lat.sort()
