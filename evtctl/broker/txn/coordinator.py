@@ -55,6 +55,9 @@ class TxnState:
     started_ms: int = 0
     # (group, topic, partition) -> (offset, leader epoch, metadata)
     offsets: dict[tuple[str, str, int], tuple[int, int, str]] = field(default_factory=dict)
+    # Log end offset of each partition when it joined the transaction: none of the transaction's data
+    # can be below it, so it stands in for the first offset if the index lost it in a crash.
+    starts: dict[TopicPartition, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +69,7 @@ class TxnState:
             "groups": sorted(self.groups),
             "started": self.started_ms,
             "offsets": [[*k, *v] for k, v in self.offsets.items()],
+            "starts": [[t, p, o] for (t, p), o in self.starts.items()],
         }
 
     @classmethod
@@ -80,6 +84,7 @@ class TxnState:
             set(d["groups"]),
             d["started"],
             {(g, t, p): (o, e, m) for g, t, p, o, e, m in d["offsets"]},
+            {(t, p): o for t, p, o in d.get("starts", [])},
         )
 
 
@@ -115,17 +120,30 @@ class TxnIndex:
             self.aborted[(topic, part)] = [(a[0], a[1], a[2]) for a in value["aborted"]]
 
     def _save(self, tp: TopicPartition) -> None:
+        """Written at once, fsynced by :meth:`sync` (EndTxn) or never needed: a lost "open" entry is
+        rebuilt from the transaction's start offsets on recovery."""
         value = {
             "open": {str(k): v for k, v in self.open.get(tp, {}).items()},
             "aborted": self.aborted.get(tp, []),
         }
-        self._journal.put("x" + json.dumps(list(tp)), value)
+        self._journal.put_many([("x" + json.dumps(list(tp)), value)], sync=False)
+
+    async def sync(self) -> None:
+        await self._journal.sync()
+
+    def ensure_open(self, tp: TopicPartition, producer_id: int, first_offset: int) -> None:
+        opened = self.open.setdefault(tp, {})
+        if producer_id not in opened:
+            opened[producer_id] = first_offset
+            self._save(tp)
+
+    def forget_producer(self, producer_id: int) -> None:
+        for tp, opened in self.open.items():
+            if opened.pop(producer_id, None) is not None:
+                self._save(tp)
 
     def note_append(self, tp: TopicPartition, hdr: BatchHeader) -> None:
-        opened = self.open.setdefault(tp, {})
-        if hdr.producer_id not in opened:
-            opened[hdr.producer_id] = hdr.base_offset
-            self._save(tp)
+        self.ensure_open(tp, hdr.producer_id, hdr.base_offset)
 
     def note_marker(self, tp: TopicPartition, producer_id: int, kind: int, marker_offset: int) -> None:
         first = self.open.get(tp, {}).pop(producer_id, None)
@@ -170,6 +188,16 @@ class TransactionCoordinator:
         self._task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
+    def recover_index(self) -> None:
+        """Make the index agree with the transaction states before any Fetch is served (its open
+        entries are not fsynced on the produce path; the start offsets stand in for lost ones)."""
+        for txn in self.txns.values():
+            if txn.state in ("Ongoing", "PrepareCommit", "PrepareAbort"):
+                for tp, start in txn.starts.items():
+                    self.index.ensure_open(tp, txn.producer_id, start)
+            else:
+                self.index.forget_producer(txn.producer_id)
+
     async def recover(self) -> None:
         """Finish transactions that were being completed when the broker stopped."""
         for txn in list(self.txns.values()):
@@ -177,6 +205,7 @@ class TransactionCoordinator:
                 await self._complete(txn, COMMIT if txn.state == "PrepareCommit" else ABORT)
 
     def start(self) -> None:
+        self.recover_index()
         self._task = asyncio.get_running_loop().create_task(self._expire_loop())
 
     async def _expire_loop(self) -> None:
@@ -234,10 +263,15 @@ class TransactionCoordinator:
             txn.partitions.clear()
             txn.groups.clear()
             txn.offsets.clear()
+            txn.starts.clear()
 
     def add_partitions(self, tid: str, pid: int, epoch: int, partitions: list[TopicPartition]) -> None:
         txn = self._current(tid, pid, epoch)
         self._begin(txn)
+        for tp in partitions:
+            if tp not in txn.starts:
+                plog = self.broker.partition_log(*tp)
+                txn.starts[tp] = plog.log_end_offset if plog is not None else 0
         txn.partitions.update(partitions)
         self._persist(txn)
 
@@ -305,6 +339,7 @@ class TransactionCoordinator:
             touched.append(plog)
         if touched and getattr(self.broker.cfg, "flush_policy", "fsync") == "fsync":
             await self.broker.wait_durable(touched)
+        await self.index.sync()
         if kind == COMMIT:
             by_group: dict[str, list[tuple[str, int, int, int, str]]] = {}
             for (group, topic, part), (off, leader_epoch, meta) in txn.offsets.items():
@@ -315,6 +350,7 @@ class TransactionCoordinator:
         txn.partitions.clear()
         txn.groups.clear()
         txn.offsets.clear()
+        txn.starts.clear()
         self._persist(txn)
 
     def write_marker(self, plog: PartitionLog, pid: int, epoch: int, kind: int) -> None:
