@@ -145,7 +145,6 @@ class _Builder:
         self.problems = problems
         self.constructor = SafeConstructor()
         self.anchors: dict[str, Any] = {}  # aliases share one value: no exponential expansion
-        self.anchored: set[int] = set()
         self.sizes: dict[int, int] = {}  # expanded size of anchored containers
         self.total = 0  # values in the current document, aliases counted expanded
         self.scalar: dict[str, Callable[[str, Any], Any]] = {
@@ -248,22 +247,32 @@ class _Builder:
         )
 
     def document(self, loader: Any) -> Any:
-        """Build one document's value; the loader is positioned after DocumentStartEvent."""
-        # Stack frames: [container, pending key, pending key mark]; keys are None for sequences.
-        stack: list[list[Any]] = []
+        """Build one document's value; the loader is positioned after DocumentStartEvent.
+
+        This loop runs once per YAML event (600,000 for the benchmark workspace), so the state of
+        the innermost container lives in locals rather than in a stack of frames.
+        """
+        stack: list[tuple[Any, ...]] = []  # saved state of the enclosing containers
+        cur: Any = None  # innermost open container (None at the top level)
+        is_map = False
+        key: Any = None  # pending mapping key (None: the next scalar is a key)
+        kmark: Mark = (0, 0)
+        marks_k: dict[str, Mark] = {}
+        marks_v: dict[str, Mark] = {}
+        marks_i: list[Mark] = []
         result: Any = None
+        open_ids: set[int] = set()  # containers not closed yet: aliases to them would recurse
         get_event = loader.get_event
+        implicit_first = _IMPLICIT
         while True:
             event = get_event()
             etype = type(event)
             if etype is ScalarEvent:
                 m = event.start_mark
                 mark = (m.line + 1, m.column + 1)
-                if stack and stack[-1][1] is None and type(stack[-1][0]) is PosMap:
-                    # A mapping key.
-                    frame = stack[-1]
-                    key = event.value
-                    if event.implicit[0] and event.tag is None and key == "<<":
+                value = event.value
+                if is_map and key is None:
+                    if value == "<<" and event.tag is None and event.implicit[0]:
                         self.problems.append(
                             Problem(
                                 "YAML merge keys ('<<') are not supported",
@@ -272,31 +281,29 @@ class _Builder:
                                 code=Code.YAML,
                             )
                         )
-                        frame[1] = _SKIP
-                    elif key in frame[0]:
-                        self._duplicate(frame[0], key, mark)
-                        frame[1] = _SKIP
+                        key = _SKIP
+                    elif value in cur:
+                        self._duplicate(cur, value, mark)
+                        key = _SKIP
                     else:
-                        frame[1] = key
-                    frame[2] = mark
+                        key = value
+                    kmark = mark
                     if event.anchor is not None:
-                        self.anchors[event.anchor] = key
+                        self.anchors[event.anchor] = value
                     continue
-                if (
+                if not (
                     event.tag is None
                     and event.implicit[0]
-                    and (self.variables is None or "$" not in event.value)
-                    and event.value[:1] not in _IMPLICIT
+                    and value[:1] not in implicit_first
+                    and "$" not in value
                 ):
-                    value = event.value  # a plain string: by far the most common scalar
-                else:
-                    value = self.scalar_value(event)
+                    value = self.scalar_value(event)  # anything but a plain string
                 if event.anchor is not None:
                     self.anchors[event.anchor] = value
             elif etype is MappingStartEvent or etype is SequenceStartEvent:
                 m = event.start_mark
                 mark = (m.line + 1, m.column + 1)
-                if stack and type(stack[-1][0]) is PosMap and stack[-1][1] is None:
+                if is_map and key is None:
                     self.problems.append(
                         Problem(
                             "mapping keys must be plain scalars",
@@ -305,31 +312,48 @@ class _Builder:
                             code=Code.YAML,
                         )
                     )
-                    stack[-1][1] = _SKIP
-                    stack[-1][2] = mark
+                    key = _SKIP
+                    kmark = mark
+                container: Any
                 if etype is MappingStartEvent:
                     self._check_tag(event, "tag:yaml.org,2002:map")
-                    container: Any = PosMap(mark)
+                    container = PosMap(mark)
                 else:
                     self._check_tag(event, "tag:yaml.org,2002:seq")
                     container = PosList(mark)
                 if event.anchor is not None:
                     self.anchors[event.anchor] = container
-                    self.anchored.add(id(container))
-                self._attach(stack, container, mark)
+                if cur is not None:
+                    if is_map:
+                        if key is not _SKIP:
+                            cur[key] = container
+                            marks_k[key] = kmark
+                            marks_v[key] = mark
+                    else:
+                        cur.append(container)
+                        marks_i.append(mark)
                 if len(stack) >= MAX_DEPTH:
                     raise _Limit(f"YAML nesting is deeper than {MAX_DEPTH} levels", mark)
-                stack.append([container, None, None, 0])
+                stack.append((cur, is_map, key, kmark, marks_k, marks_v, marks_i))
+                open_ids.add(id(container))
+                cur = container
+                key = None
+                if etype is MappingStartEvent:
+                    is_map = True
+                    marks_k = container.key_marks
+                    marks_v = container.value_marks
+                else:
+                    is_map = False
+                    marks_i = container.item_marks
                 continue
             elif etype is MappingEndEvent or etype is SequenceEndEvent:
-                frame = stack.pop()
-                size = frame[3] + 1
-                if frame[0] is not None and id(frame[0]) in self.anchored:
-                    self.sizes[id(frame[0])] = size
-                if not stack:
-                    result = frame[0]
+                closed = cur
+                open_ids.discard(id(closed))
+                cur, is_map, key, kmark, marks_k, marks_v, marks_i = stack.pop()
+                if cur is None:
+                    result = closed
                 else:
-                    stack[-1][3] += size
+                    key = None  # the closed container was this key's value
                 continue
             elif etype is AliasEvent:
                 m = event.start_mark
@@ -339,55 +363,49 @@ class _Builder:
                         Problem(f"unknown alias {event.anchor!r}", Location(self.file, mark[0], mark[1]))
                     )
                 value = self.anchors.get(event.anchor)
-                if stack:
-                    # Count what the alias stands for, so anchor "bombs" cannot expand unseen.
-                    expanded = self.sizes.get(id(value), 1)
-                    stack[-1][3] += expanded
-                    self.total += expanded
-                    if self.total > MAX_EXPANDED_NODES:
-                        raise _Limit(f"aliases expand this document beyond {MAX_EXPANDED_NODES} values", mark)
-                if stack and type(stack[-1][0]) is PosMap and stack[-1][1] is None:
-                    stack[-1][1] = value if isinstance(value, str) else _SKIP
-                    stack[-1][2] = mark
+                if id(value) in open_ids:
+                    raise _Limit(f"alias *{event.anchor} refers to a node that contains it", mark)
+                # Count what the alias stands for, so anchor "bombs" cannot expand unseen.
+                self.total += self._expanded(value)
+                if self.total > MAX_EXPANDED_NODES:
+                    raise _Limit(f"aliases expand this document beyond {MAX_EXPANDED_NODES} values", mark)
+                if is_map and key is None:
+                    key = value if isinstance(value, str) else _SKIP
+                    kmark = mark
                     continue
             elif etype is DocumentEndEvent:
                 return result
             else:  # pragma: no cover - the parser emits nothing else inside a document
                 continue
             # A scalar or alias value.
-            if not stack:
+            if cur is None:
                 result = value
-                continue
-            frame = stack[-1]
-            frame[3] += 1
-            container = frame[0]
-            if type(container) is PosMap:  # inlined _attach: this runs for every scalar
-                key = frame[1]
+            elif is_map:
                 if key is not _SKIP:
-                    container[key] = value
-                    container.key_marks[key] = frame[2]
-                    container.value_marks[key] = mark
-                frame[1] = None
+                    cur[key] = value
+                    marks_k[key] = kmark
+                    marks_v[key] = mark
+                key = None
             else:
-                container.append(value)
-                container.item_marks.append(mark)
+                cur.append(value)
+                marks_i.append(mark)
 
-    @staticmethod
-    def _attach(stack: list[list[Any]], value: Any, mark: Mark) -> None:
-        if not stack:
-            return
-        frame = stack[-1]
-        container = frame[0]
-        if type(container) is PosMap:
-            key = frame[1]
-            if key is not _SKIP:
-                container[key] = value
-                container.key_marks[key] = frame[2]
-                container.value_marks[key] = mark
-            frame[1] = None
-        else:
-            container.append(value)
-            container.item_marks.append(mark)
+    def _expanded(self, value: Any) -> int:
+        """How many values ``value`` stands for when its aliases are expanded (memoized)."""
+        if not isinstance(value, dict | list):
+            return 1
+        known = self.sizes.get(id(value))
+        if known is not None:
+            return known
+        self.sizes[id(value)] = 1  # a self-referencing alias counts once
+        items = value.values() if isinstance(value, dict) else value
+        total = 1
+        for item in items:
+            total += self._expanded(item)
+            if total > MAX_EXPANDED_NODES:
+                break
+        self.sizes[id(value)] = total
+        return total
 
 
 _SKIP = object()  # a key whose value is dropped (duplicate, merge key, non-scalar key)
@@ -506,7 +524,6 @@ def load_text(
                 start = data.mark
             documents.append(Document(file, index, data, start))
             builder.anchors.clear()
-            builder.anchored.clear()
             builder.sizes.clear()
             builder.total = 0
             index += 1
