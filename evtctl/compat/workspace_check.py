@@ -11,6 +11,7 @@ Every subject bound in the workspace (key and value sides) is checked at its dec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from evtctl.compat import check_compatibility, parse_schema, read_text
 from evtctl.compat.levels import normalize_level
-from evtctl.compat.model import ParsedSchema
+from evtctl.compat.model import CompatReport, ParsedSchema, Violation
 from evtctl.compat.report import CheckResult
 from evtctl.errors import InputError, Location, UsageError
 
@@ -44,14 +45,16 @@ class Side:
     subject: str
     ref: SchemaRef
     level: str
+    topic: str = ""
+    role: str = "value"  # "key" or "value"
 
 
 def _sides(ws: Workspace, level: str | None) -> list[Side]:
     out: list[Side] = []
     for binding in ws.subjects:
         lvl = normalize_level(level) if level else binding.compatibility.value
-        for _, ref in binding.sides():
-            out.append(Side(ref.subject, ref, lvl))
+        for role, ref in binding.sides():
+            out.append(Side(ref.subject, ref, lvl, binding.topic, role))
     return out
 
 
@@ -270,7 +273,7 @@ def check_workspace(
             )
             for v in history
         ]
-        report = check_compatibility(candidate, parsed, side.level)
+        report = _with_contracts(ws, side, candidate, check_compatibility(candidate, parsed, side.level))
         notes = () if history else ("no earlier version: a new subject",)
         if parsed and parsed[-1].fingerprint == candidate.fingerprint:
             notes = ("unchanged since the latest version",)
@@ -285,6 +288,27 @@ def check_workspace(
             )
         )
     return results, ws.root
+
+
+def _with_contracts(ws: Workspace, side: Side, candidate: ParsedSchema, report: CompatReport) -> CompatReport:
+    """A candidate that breaks a consumer contract fails even when the subject's level allows it."""
+    from evtctl.contracts.workspace import findings_for_candidate
+
+    value, key = (candidate, None) if side.role == "value" else (None, candidate)
+    broken = findings_for_candidate(ws, side.topic, value, key)
+    if not broken:
+        return report
+    extra = [
+        Violation(
+            rule_id=f"CONTRACT_{f.rule.upper().replace('-', '_')}",
+            path=f.target,
+            message=f"Consumer {f.consumer} (contract {f.contract}) is broken: {f.reason}",
+            hint="keep the field the consumer reads, or agree a new contract version with its owner first",
+        )
+        for pairing in broken
+        for f in pairing.findings
+    ]
+    return dataclasses.replace(report, compatible=False, violations=[*report.violations, *extra])
 
 
 def write_lock(output: Path | None, *, registry: str | None, environment: str | None) -> tuple[Path, int]:

@@ -211,3 +211,19 @@ def test_live_mode_round_trips_examples_through_broker_and_registry(
     assert done.returncode == 1
     findings = [f for p in json.loads(done.stdout)["pairs"] for f in p["findings"]]
     assert any(f["source"].startswith("live ") and f["rule"] == "value-equals" for f in findings)
+
+
+def test_schema_check_fails_on_a_contract_break_the_level_allows(workspace: Path) -> None:
+    git(workspace, "init", "-q")
+    git(workspace, "-c", "user.email=t@example.com", "-c", "user.name=t", "add", ".")
+    git(workspace, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "v1")
+    # Removing a field is BACKWARD compatible (the new reader ignores it), but email-service reads it.
+    drop_field(workspace / "schemas/retail/order_created.avsc", "customerId")
+    done = run(workspace, "schema", "check", "--against", "HEAD", "--output", "json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    text = done.stdout
+    assert "CONTRACT_FIELD_MISSING" in text and "email-service" in text and "customerId" in text
+    # A change no consumer reads passes.
+    git(workspace, "checkout", "-q", "--", ".")
+    drop_field(workspace / "schemas/retail/order_created.avsc", "causationId")
+    assert run(workspace, "schema", "check", "--against", "HEAD").returncode == 0
