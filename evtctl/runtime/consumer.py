@@ -30,6 +30,7 @@ from evtctl.runtime import retry as dlq
 from evtctl.runtime.binding import TopicBinding, make_serde
 from evtctl.runtime.context import EventContext, handling
 from evtctl.runtime.idempotency import IdempotencyStore, SqliteIdempotencyStore
+from evtctl.runtime.producer import TypedProducer
 from evtctl.runtime.registry import SchemaCache
 from evtctl.runtime.retry import DeadLetterPolicy, RetryPolicy
 from evtctl.runtime.serde import Codec, DeserializationError, Serde
@@ -116,9 +117,16 @@ class TypedConsumer(Generic[V]):
         concurrency: int = 1,
         partitions: list[int] | None = None,
         config: Mapping[str, Any] | None = None,
+        transactional: TypedProducer[Any] | None = None,
     ) -> None:
         from evtctl.runtime.registry import connect_registry
 
+        # Effectively-once (consume-transform-produce): the handler's sends and this record's offset
+        # commit in one transaction of ``transactional``; records are handled one at a time on the
+        # polling thread.
+        self.transactional = transactional
+        if transactional is not None and transactional.binding.guarantee != "effectively-once":
+            raise ValueError("the transactional producer must belong to an effectively-once topic")
         self.settings = settings
         self.handler = handler
         self.group_id = group_id or self.default_group
@@ -145,6 +153,8 @@ class TypedConsumer(Generic[V]):
                 "auto.offset.reset": self.offset_reset,
             }
         )
+        if transactional is not None:
+            conf["isolation.level"] = "read_committed"
         conf.update(config or {})
         self.consumer = Consumer(conf)
         self._dlq_producer: Producer | None = None
@@ -247,7 +257,11 @@ class TypedConsumer(Generic[V]):
             self._in_flight += 1
             start = not queue.active
             queue.active = True
-        if start:
+        if start and self.transactional is not None:
+            # Transactions run on the polling thread: librdkafka's send_offsets_to_transaction
+            # stalls while another thread is inside consume() on the same consumer.
+            self._work(partition)
+        elif start:
             self._pool.submit(self._work, partition)
 
     def _apply_back_pressure(self) -> None:
@@ -287,7 +301,10 @@ class TypedConsumer(Generic[V]):
             with self._lock:
                 self._in_flight -= 1
                 offset = msg.offset() or 0
-                self._completed[partition] = max(offset, self._completed.get(partition, -1))
+                if self.transactional is None:
+                    self._completed[partition] = max(offset, self._completed.get(partition, -1))
+                else:  # committed inside the record's transaction already
+                    self._committed[partition] = offset + 1
 
     def _commit_completed(self) -> None:
         with self._lock:
@@ -345,7 +362,10 @@ class TypedConsumer(Generic[V]):
             delivery = Delivery(msg.topic() or "", partition, offset, msg.key(), headers, ctx, attempt)
             try:
                 with handling(ctx):
-                    self.handler(value, delivery)
+                    if self.transactional is None:
+                        self.handler(value, delivery)
+                    else:
+                        self._handle_in_transaction(value, delivery, msg)
             except Exception as exc:
                 if attempt == attempts:
                     self._give_up(msg, headers, exc, attempts=attempt, guard_key=guard_key)
@@ -359,6 +379,15 @@ class TypedConsumer(Generic[V]):
                 with self._lock:
                     self.metrics.handled += 1
                 return
+
+    def _handle_in_transaction(self, value: V, delivery: Delivery, msg: Message) -> None:
+        assert self.transactional is not None
+        offsets = [TopicPartition(msg.topic() or "", delivery.partition, delivery.offset + 1)]
+        with self.transactional.transaction():  # aborted if the handler raises
+            self.handler(value, delivery)
+            self.transactional.producer.send_offsets_to_transaction(
+                offsets, self.consumer.consumer_group_metadata(), 30
+            )
 
     def idempotency_key(self, event: V, context: EventContext) -> str:
         """What the idempotency guard remembers: the event id, or the manifest's idempotency key field."""

@@ -458,5 +458,54 @@ def test_effectively_once_producer_is_transactional(
         finally:
             reader.close()
         assert seen == ["o-1", "o-2", "o-3"]
+
+        # consume-transform-produce: the handler's sends and the input offset commit atomically
+        admin.create_topics([NewTopic("shop.payments.audit", 1, 1)])["shop.payments.audit"].result(15)
+        base = _mod(v1, "services.payment_service").ShopPaymentsProducer
+
+        class AuditProducer(base):  # type: ignore[misc, valid-type]
+            binding = dataclasses.replace(base.binding, topic="shop.payments.audit")
+
+        audit = AuditProducer(kafka, transactional_id="payments-audit-tx")
+        failed_once: set[str] = set()
+
+        def transform(event: Any, delivery: Delivery) -> None:
+            audit.send(
+                pb.PaymentCaptured(order_id=f"audit-{event.order_id}", amount_cents=event.amount_cents)
+            )
+            if event.order_id not in failed_once:  # the first attempt of each fails after sending
+                failed_once.add(event.order_id)
+                raise ConnectionError("ledger unavailable")
+
+        consumer_cls = _mod(v1, "services.order_service").ShopPaymentsConsumer
+        retrying = dataclasses.replace(consumer_cls.binding.retry, max_attempts=2, initial_backoff=0.01)
+        with consumer_cls(
+            kafka, transform, transactional=audit, retry=retrying, idempotency=_memory(), partitions=[0]
+        ) as consumer:
+            metrics = consumer.run(max_events=3, timeout=60)
+            assert (metrics.handled, metrics.retries) == (3, 3)
+            (committed,) = consumer.consumer.committed([TopicPartition("shop.payments", 0)], timeout=10)
+        reader = Consumer(
+            {
+                "bootstrap.servers": tansu.bootstrap,
+                "group.id": "unused",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+            }
+        )
+        reader.assign([TopicPartition("shop.payments.audit", 0, OFFSET_BEGINNING)])
+        out: list[str] = []
+        deadline = time.monotonic() + 10
+        try:
+            while time.monotonic() < deadline:
+                msg = reader.poll(0.2)
+                if msg is not None and msg.error() is None:
+                    out.append(audit.value_serde.deserialize(msg.value()).order_id)
+                if len(out) >= 3 and msg is None:
+                    break  # a quiet poll after the expected three: nothing more is coming
+        finally:
+            reader.close()
+        assert out == ["audit-o-1", "audit-o-2", "audit-o-3"]  # aborted attempts left nothing behind
+        assert committed.offset >= 4  # past o-3 (offsets include the transaction markers)
     finally:
         tansu.stop()
