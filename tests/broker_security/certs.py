@@ -23,10 +23,11 @@ class Pki:
 
 
 def _name(cn: str) -> x509.Name:
+    # Conventional order (most general first), so the RFC 2253 form is "CN=...,O=...".
     return x509.Name(
         [
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "evtctl-test"),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
         ]
     )
 

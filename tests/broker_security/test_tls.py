@@ -116,3 +116,34 @@ def test_kafka_python_over_sasl_ssl(tls: tuple[BrokerProcess, Pki, str, str]) ->
         break
     consumer.close()
     assert got == [b"hello"]
+
+
+def test_client_certificate_becomes_the_principal(tmp_path: Path) -> None:
+    """The mapping from a verified client certificate to a Kafka principal (the broker core hands the
+    TLS object to the connection hook as ``conn.extra["ssl_object"]``)."""
+    import socket
+    import ssl
+    import threading
+
+    from evtctl.broker.auth.config import SecurityConfig
+    from evtctl.broker.auth.plugin import _tls_principal
+    from evtctl.broker.context import ConnectionState
+
+    pki = make_pki(tmp_path)
+    server_ctx = SecurityConfig(
+        tls_cert=pki.server_cert, tls_key=pki.server_key, tls_ca=pki.ca, tls_client_auth="required"
+    ).server_ssl_context()
+    client_ctx = ssl.create_default_context(cafile=str(pki.ca))
+    client_ctx.load_cert_chain(pki.client_cert, pki.client_key)
+    a, b = socket.socketpair()
+    with a, b:
+        client_done = threading.Thread(
+            target=lambda: client_ctx.wrap_socket(b, server_hostname="localhost").close()
+        )
+        client_done.start()
+        server_side = server_ctx.wrap_socket(a, server_side=True)
+        conn = ConnectionState(("127.0.0.1", 1), listener="SSL")
+        conn.extra["ssl_object"] = server_side
+        assert _tls_principal(conn) == "User:CN=alice,O=evtctl-test"
+        client_done.join(10)
+        assert _tls_principal(ConnectionState(("127.0.0.1", 2), listener="SSL")) is None

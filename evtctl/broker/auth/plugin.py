@@ -130,7 +130,8 @@ def install(broker: Broker) -> Security:
 
 
 def _tls_principal(conn: ConnectionState) -> str | None:
-    """``User:CN=...,O=...`` from a verified client certificate (Kafka's default TLS principal)."""
+    """``User:<subject DN>`` from a verified client certificate, the DN in RFC 2253 form (last RDN
+    first, e.g. ``CN=alice,O=acme``), as Kafka's default principal builder names TLS clients."""
     obj = conn.extra.get("ssl_object")
     if not isinstance(obj, ssl.SSLObject | ssl.SSLSocket):
         return None
