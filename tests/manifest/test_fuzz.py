@@ -1,0 +1,79 @@
+"""Arbitrary edits of valid manifests never crash the loader: they load or yield located problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from evtctl.workspace import check_workspace
+
+BASE = """apiVersion: evtctl/v1
+kind: Topic
+metadata: {name: shop.orders, owner: team, labels: {a: b}}
+spec:
+  partitions: 3
+  configs: {retention.ms: 7d, cleanup.policy: [compact, delete]}
+---
+apiVersion: evtctl/v1
+kind: Service
+metadata: {name: svc}
+spec:
+  produces: [{topic: shop.orders, partitionKey: id}]
+  consumes:
+    - topic: shop.orders
+      retry: {attempts: 3, backoff: 1s}
+      deadLetterTopic: shop.orders
+---
+apiVersion: evtctl/v1
+kind: Subject
+metadata: {name: s}
+spec: {topic: shop.orders, value: {schema: a.avsc}}
+"""
+TOKENS = [
+    ":",
+    "-",
+    "[",
+    "]",
+    "{",
+    "}",
+    "&a",
+    "*a",
+    "!!str",
+    "\t",
+    "\n",
+    "  ",
+    "---",
+    "'",
+    '"',
+    "${x}",
+    "\x00",
+    "é",
+    "#",
+]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, len(BASE)), st.integers(0, 6), st.sampled_from(TOKENS) | st.text(max_size=4)
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_edited_manifests_never_crash(tmp_path: Path, edits: list[tuple[int, int, str]]) -> None:
+    text = BASE
+    for position, cut, insert in edits:
+        text = text[:position] + insert + text[position + cut :]
+    (tmp_path / "evtctl.yaml").write_text("apiVersion: evtctl/v1\nkind: Workspace\nmetadata: {name: f}\n")
+    (tmp_path / "a.avsc").write_text('{"type": "record", "name": "A", "fields": []}')
+    (tmp_path / "topology").mkdir(exist_ok=True)
+    (tmp_path / "topology" / "a.yaml").write_text(text, encoding="utf-8", errors="surrogatepass")
+    workspace, problems = check_workspace(tmp_path)
+    assert workspace is not None
+    for problem in problems:
+        assert problem.location.file is not None, problem
+        assert problem.message
