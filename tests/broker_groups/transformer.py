@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 
 
 def main() -> None:
@@ -34,16 +34,29 @@ def main() -> None:
             if not msgs:
                 continue
             producer.begin_transaction()
-            for m in msgs:
-                producer.produce(
-                    "output", key=m.key(), value=str(int(m.value()) * 10).encode(), partition=m.partition()
+            try:
+                for m in msgs:
+                    producer.produce(
+                        "output",
+                        key=m.key(),
+                        value=str(int(m.value()) * 10).encode(),
+                        partition=m.partition(),
+                    )
+                    out.write(".\n")
+                    time.sleep(0.005)
+                producer.send_offsets_to_transaction(
+                    consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 30
                 )
-                out.write(".\n")
-                time.sleep(0.005)
-            producer.send_offsets_to_transaction(
-                consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 30
-            )
-            producer.commit_transaction(30)
+                producer.commit_transaction(30)
+            except KafkaException as err:
+                if not err.args[0].txn_requires_abort():
+                    raise
+                # E.g. a rebalance moved partitions: drop the batch and restart from the committed offsets.
+                producer.abort_transaction(30)
+                for tp in consumer.committed(consumer.assignment(), timeout=30):
+                    consumer.seek(
+                        tp if tp.offset >= 0 else TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING)
+                    )
 
 
 if __name__ == "__main__":
