@@ -77,3 +77,43 @@ def test_edited_manifests_never_crash(tmp_path: Path, edits: list[tuple[int, int
     for problem in problems:
         assert problem.location.file is not None, problem
         assert problem.message
+
+
+CONFIG = """apiVersion: evtctl/v1
+kind: Workspace
+metadata: {name: f}
+spec:
+  paths: {manifests: [topology], schemas: [.]}
+  contexts:
+    prod: {kind: kafka, bootstrapServers: [k:9092], security: {protocol: SASL_SSL, saslMechanism: PLAIN}}
+  variables: {n: 3}
+  environments:
+    dev:
+      variables: {n: 1}
+      overlays: [{kind: Topic, names: ["shop.*"], spec: {partitions: 2}}]
+  managed: {tenantPrefixes: [shop.], exclude: {Topic: [shop.x]}}
+  limits: {maxFileBytes: 1MiB}
+"""
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, len(CONFIG)), st.integers(0, 6), st.sampled_from(TOKENS) | st.text(max_size=4)
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_edited_workspace_config_never_crashes(tmp_path: Path, edits: list[tuple[int, int, str]]) -> None:
+    text = CONFIG
+    for position, cut, insert in edits:
+        text = text[:position] + insert + text[position + cut :]
+    (tmp_path / "evtctl.yaml").write_text(text, encoding="utf-8", errors="surrogatepass")
+    (tmp_path / "topology").mkdir(exist_ok=True)
+    (tmp_path / "topology" / "a.yaml").write_text(BASE.replace("partitions: 3", "partitions: ${n}"))
+    (tmp_path / "a.avsc").write_text('{"type": "record", "name": "A", "fields": []}')
+    workspace, problems = check_workspace(tmp_path)
+    assert workspace is not None
+    assert all(p.location.file and p.message for p in problems)
