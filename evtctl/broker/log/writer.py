@@ -1,12 +1,11 @@
-"""One writer thread per broker: appends and fsyncs never block the event loop.
+"""A writer and a syncer thread per broker: appends and fsyncs never block the event loop.
 
-On ext4 a ``write()`` waits while an ``fsync()`` of the same file runs, so writing on the event loop
-while a flusher thread syncs serializes everything. Instead, the loop assigns offsets and enqueues the
-bytes; this thread writes jobs in FIFO order, then (if any job asked for durability) fsyncs every file
-written since the last sync — one fsync round for all waiting producers (group commit) — and reports
-back to the loop: first "written" (data visible to fetches, acks=1 answered), then "synced" (acks=all).
-Closing a file is also a job, so a descriptor is never closed (and its number reused) while writes to it
-are still queued.
+The loop assigns offsets and enqueues the bytes. The writer thread writes jobs in FIFO order and reports
+"written" to the loop (data visible to fetches, acks=1 answered); jobs that asked for durability go to the
+syncer thread, which fsyncs every file written before them in one round for all waiting producers (group
+commit) and reports "synced" (acks=all answered). A slow fsync therefore delays only the acks=all
+answers, never the visibility of later writes. Closing a file is also a job, passed through both threads
+in order, so a descriptor is never closed (and its number reused) while writes or syncs of it are queued.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ class WriteJob:
     synced: asyncio.Future[None] | None = None  # resolved on the loop after fsync (sync jobs)
     written: asyncio.Future[None] | None = None  # resolved on the loop after the write
     error: list[BaseException] = field(default_factory=list)
+    also_sync: tuple[int, ...] = ()  # files the syncer must fsync for this job (set by the writer thread)
 
 
 _STOP = object()
@@ -38,6 +38,9 @@ class LogWriter:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._queue: queue.SimpleQueue[WriteJob | object] = queue.SimpleQueue()
+        self._sync_queue: queue.SimpleQueue[WriteJob | object] = queue.SimpleQueue()
+        self._syncer = threading.Thread(target=self._run_syncer, name="evtctl-log-syncer", daemon=True)
+        self._syncer.start()
         self._thread = threading.Thread(target=self._run, name="evtctl-log-writer", daemon=True)
         self._thread.start()
 
@@ -75,6 +78,8 @@ class LogWriter:
     # ------------------------------------------------------------------ thread side
 
     def _run(self) -> None:
+        """Writer thread: write jobs in order; hand sync requests and closes to the syncer thread, so a
+        slow fsync never delays the visibility of later writes."""
         dirty: set[int] = set()
         while True:
             first = self._queue.get()
@@ -83,44 +88,86 @@ class LogWriter:
                 while len(batch) < 4096:
                     batch.append(self._queue.get_nowait())
             jobs: list[WriteJob] = []
+            to_syncer: list[WriteJob] = []
             stop = False
             for item in batch:
                 if item is _STOP:
                     stop = True
                     continue
                 assert isinstance(item, WriteJob)
+                if item.data is None:  # close: after the syncs queued before it (the fd stays valid)
+                    item.also_sync = (item.fd,) if item.fd in dirty else ()
+                    dirty.discard(item.fd)
+                    to_syncer.append(item)
+                    continue
                 jobs.append(item)
                 try:  # OSError is reported to the waiting producer; anything else is a bug, reported too
-                    if item.data is None:
-                        if item.fd in dirty:  # a closing file keeps its promise of durability
-                            os.fsync(item.fd)
-                            dirty.discard(item.fd)
-                        os.close(item.fd)
-                    elif item.fd >= 0 and item.data:
+                    if item.fd >= 0 and item.data:
                         _write_all(item.fd, item.data)
                         dirty.add(item.fd)
                 except Exception as err:  # the writer thread must survive to serve other partitions
                     wrapped = err if isinstance(err, OSError) else OSError(f"log write failed: {err!r}")
                     item.error.append(wrapped)
+                if item.sync:
+                    item.also_sync = tuple(dirty)
+                    dirty.clear()
+                    to_syncer.append(item)
             self._notify(jobs, written=True)
-            if any(j.sync for j in jobs):
-                sync_error: OSError | None = None
-                for fd in list(dirty):
-                    try:
-                        os.fsync(fd)
-                    except OSError as err:
-                        sync_error = err
-                dirty.clear()
-                if sync_error is not None:
-                    for j in jobs:
-                        if j.sync:
-                            j.error.append(sync_error)
-                self._notify([j for j in jobs if j.sync], written=False)
+            for item in to_syncer:
+                self._sync_queue.put(item)
             if stop:
-                for fd in dirty:
-                    with contextlib.suppress(OSError):
-                        os.fsync(fd)
+                final = WriteJob(-1, b"", sync=True)
+                final.also_sync = tuple(dirty)
+                self._sync_queue.put(final)
+                self._sync_queue.put(_STOP)
+                self._syncer.join(timeout=30)
                 return
+
+    def _run_syncer(self) -> None:
+        """Syncer thread: one fsync round for all queued sync requests (group commit), then closes."""
+        while True:
+            first = self._sync_queue.get()
+            batch: list[WriteJob | object] = [first]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < 4096:
+                    batch.append(self._sync_queue.get_nowait())
+            syncs: list[WriteJob] = []
+            fds: set[int] = set()
+            stop = False
+            for item in batch:
+                if item is _STOP:
+                    stop = True
+                    continue
+                assert isinstance(item, WriteJob)
+                if item.data is None:
+                    # Sync what is pending first: this fd may be among it.
+                    self._sync_round(syncs, fds)
+                    syncs, fds = [], set()
+                    for fd in item.also_sync:
+                        with contextlib.suppress(OSError):
+                            os.fsync(fd)
+                    with contextlib.suppress(OSError):
+                        os.close(item.fd)
+                    continue
+                syncs.append(item)
+                fds.update(item.also_sync)
+            self._sync_round(syncs, fds)
+            if stop:
+                return
+
+    def _sync_round(self, syncs: list[WriteJob], fds: set[int]) -> None:
+        if not syncs:
+            return
+        error: OSError | None = None
+        for fd in fds:
+            try:
+                os.fsync(fd)
+            except OSError as err:
+                error = err
+        if error is not None:
+            for j in syncs:
+                j.error.append(error)
+        self._notify(syncs, written=False)
 
     def _notify(self, jobs: list[WriteJob], *, written: bool) -> None:
         if not jobs:
