@@ -42,6 +42,8 @@ class ClusterConfig:
             "security.protocol": self.security_protocol,
             "socket.timeout.ms": int(self.timeout * 1000),
             "client.id": "evtctl",
+            # a plan must never create what it looks at (Tansu and many brokers auto-create on Metadata)
+            "allow.auto.create.topics": False,
             "log_level": 0,  # errors reach the caller as results; keep stderr for evtctl
         }
         if self.sasl_mechanism:

@@ -85,3 +85,15 @@ def test_partition_decrease_is_impossible_and_deletes_are_guarded(tws: Ws) -> No
     tws.topic("keep", 2)
     assert apply_ws(tws, allow_delete=True).ok
     assert plan_of(tws, allow_delete=True).changes == ()
+
+
+def test_targeted_plan_never_auto_creates_what_it_reads(tws: Ws, tansu: TansuProcess) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    new = tws.topic("fresh", 3)
+    plan = plan_of(tws, targets=[f"topic/{new}"])  # Tansu auto-creates topics on Metadata requests
+    assert [(c.address, c.action) for c in plan.changes] == [(f"topic/{new}", Action.CREATE)]
+    client = AdminClient({"bootstrap.servers": tansu.bootstrap})
+    assert new not in client.list_topics(timeout=10).topics
+    assert apply_ws(tws, targets=[f"topic/{new}"]).ok
+    assert plan_of(tws, targets=[f"topic/{new}"]).changes == ()
