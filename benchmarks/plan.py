@@ -206,30 +206,34 @@ def main() -> None:
     parser.add_argument(
         "--peer-topics", type=int, default=None, help="topics for the Tansu run (default --topics)"
     )
+    parser.add_argument(
+        "--only-peer", action="store_true", help="skip the reference broker (with --peer-tansu)"
+    )
     parser.add_argument("--peer-tansu", action="store_true", help="also plan the topics alone against Tansu")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="evtctl-plan-bench-") as tmp:
         root = Path(tmp)
         ws = root / "ws"
         generate(ws, args.topics, args.services, args.subjects)
-        proc, bootstrap, registry = start_broker(root / "data", Path(args.broker_log))
-        try:
-            point_at(ws, bootstrap, registry, args.partitions)
-            seconds, changes = apply_once(ws)
-            print(f"setup: applied {changes} changes to the reference broker in {seconds:.1f} s")
-            ours = measure(ws, args.repeat, "reference broker")
-        finally:
-            proc.terminate()
+        if not args.only_peer:
+            proc, bootstrap, registry = start_broker(root / "data", Path(args.broker_log))
             try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(30)
-        print(f"one topic with --target: {ours['target']:.2f} s / 2 s = {ours['target'] / 2:.2f}")
-        print(
-            f"targets: full {ours['full']:.2f} s / 10 s = {ours['full'] / 10:.2f}; "
-            f"one topic {ours['one']:.2f} s / 2 s = {ours['one'] / 2:.2f}"
-        )
+                point_at(ws, bootstrap, registry, args.partitions)
+                seconds, changes = apply_once(ws)
+                print(f"setup: applied {changes} changes to the reference broker in {seconds:.1f} s")
+                ours = measure(ws, args.repeat, "reference broker")
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(30)
+            print(f"one topic with --target: {ours['target']:.2f} s / 2 s = {ours['target'] / 2:.2f}")
+            print(
+                f"targets: full {ours['full']:.2f} s / 10 s = {ours['full'] / 10:.2f}; "
+                f"one topic {ours['one']:.2f} s / 2 s = {ours['one'] / 2:.2f}"
+            )
         if args.peer_tansu:
             from tests.support.tansu import start_tansu
 
@@ -243,7 +247,8 @@ def main() -> None:
                 peer = measure(tws, args.repeat, "tansu (topics only)")
             finally:
                 tansu.stop()
-            print(f"ratio reference/tansu, full plan: {ours['full'] / peer['full']:.2f}")
+            if not args.only_peer:
+                print(f"ratio reference/tansu, full plan: {ours['full'] / peer['full']:.2f}")
 
 
 if __name__ == "__main__":
