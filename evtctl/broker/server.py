@@ -280,6 +280,10 @@ class Broker:
     ) -> None:
         peer = writer.get_extra_info("peername") or ("?", 0)
         conn = ConnectionState((str(peer[0]), int(peer[1])), listener=listener.name)
+        # TLS listeners: the security plug-in maps a verified client certificate to a principal.
+        ssl_object = writer.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            conn.extra["ssl_object"] = ssl_object
         hook = self.plugins.get("on_connection")
         if callable(hook):
             hook(conn, listener)

@@ -147,3 +147,54 @@ def test_client_certificate_becomes_the_principal(tmp_path: Path) -> None:
         assert _tls_principal(conn) == "User:CN=alice,O=evtctl-test"
         client_done.join(10)
         assert _tls_principal(ConnectionState(("127.0.0.1", 2), listener="SSL")) is None
+
+
+def test_client_certificate_becomes_the_principal(tmp_path: Path) -> None:
+    """With ACLs enforced and only the certificate's DN as super user, a client authenticated by
+    its certificate may create and write topics, and one without a certificate may not."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    pki = make_pki(tmp_path)
+    ssl_port = free_port()
+    proc = start_broker(
+        tmp_path,
+        "--registry-listen",
+        "off",
+        "--ssl-listen",
+        f"127.0.0.1:{ssl_port}",
+        "--tls-cert",
+        str(pki.server_cert),
+        "--tls-key",
+        str(pki.server_key),
+        "--tls-ca",
+        str(pki.ca),
+        "--tls-client-auth",
+        "requested",
+        "--super-users",
+        "User:CN=alice,O=evtctl-test",
+        "--no-allow-everyone-if-no-acl-found",
+    )
+    try:
+        base = {
+            "bootstrap.servers": f"127.0.0.1:{ssl_port}",
+            "security.protocol": "SSL",
+            "ssl.ca.location": str(pki.ca),
+        }
+        alice = {
+            **base,
+            "ssl.certificate.location": str(pki.client_cert),
+            "ssl.key.location": str(pki.client_key),
+        }
+        admin = AdminClient(alice)
+        for future in admin.create_topics([NewTopic("certs", 1, 1)]).values():
+            future.result(timeout=15)
+        p = Producer(alice)
+        p.produce("certs", b"by certificate")
+        assert p.flush(15) == 0
+        denied: list[object] = []
+        anonymous = Producer({**base, "message.timeout.ms": 3000})
+        anonymous.produce("certs", b"x", on_delivery=lambda err, msg: denied.append(err))
+        anonymous.flush(10)
+        assert denied and denied[0] is not None and "AUTHORIZATION" in str(denied[0]).upper()
+    finally:
+        proc.stop()
