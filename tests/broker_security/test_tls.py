@@ -149,7 +149,7 @@ def test_client_certificate_becomes_the_principal(tmp_path: Path) -> None:
         assert _tls_principal(ConnectionState(("127.0.0.1", 2), listener="SSL")) is None
 
 
-def test_client_certificate_becomes_the_principal(tmp_path: Path) -> None:
+def test_client_certificate_principal_end_to_end(tmp_path: Path) -> None:
     """With ACLs enforced and only the certificate's DN as super user, a client authenticated by
     its certificate may create and write topics, and one without a certificate may not."""
     from confluent_kafka.admin import AdminClient, NewTopic
