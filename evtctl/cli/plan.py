@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from evtctl.plan.apply import ApplyReport
     from evtctl.plan.desired import Desired
     from evtctl.plan.model import Plan
-    from evtctl.plan.session import Target
+    from evtctl.plan.session import PlanResult, Target
 
 Workspace = Annotated[
     Path | None, typer.Option("--workspace", "-w", help="Workspace directory (default: found from the cwd).")
@@ -76,6 +76,18 @@ def _open(ws: Any, context: str | None) -> tuple[Target, str]:
     return Target.open(config, local=local), name
 
 
+def _with_contracts(ws: Any, result: PlanResult) -> PlanResult:
+    """Consumer contracts broken by a planned schema version are plan errors (evtctl.contracts)."""
+    from dataclasses import replace
+
+    from evtctl.contracts.plan_hook import contract_errors
+
+    extra = contract_errors(ws, result.plan)
+    if not extra:
+        return result
+    return replace(result, plan=replace(result.plan, errors=(*result.plan.errors, *extra)))
+
+
 def _desired(ws: Any, target: Target) -> Desired:
     from evtctl.plan.desired import desired_state
 
@@ -122,8 +134,11 @@ def plan_command(
     ws = _load(workspace, environment, context)
     tgt, ctx_name = _open(ws, context)
     try:
-        result = make_plan(
-            _desired(ws, tgt), tgt, allow_delete=allow_delete, max_deletes=max_deletes, targets=targets
+        result = _with_contracts(
+            ws,
+            make_plan(
+                _desired(ws, tgt), tgt, allow_delete=allow_delete, max_deletes=max_deletes, targets=targets
+            ),
         )
         round_trips = tgt.round_trips
     finally:
@@ -251,8 +266,15 @@ def apply_command(
         ws = _load(workspace, environment, context)
         tgt, _ = _open(ws, context)
         try:
-            result = make_plan(
-                _desired(ws, tgt), tgt, allow_delete=allow_delete, max_deletes=max_deletes, targets=targets
+            result = _with_contracts(
+                ws,
+                make_plan(
+                    _desired(ws, tgt),
+                    tgt,
+                    allow_delete=allow_delete,
+                    max_deletes=max_deletes,
+                    targets=targets,
+                ),
             )
             plan = result.plan
             if output == "text" or plan.errors:

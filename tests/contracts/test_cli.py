@@ -164,7 +164,8 @@ def test_pact_import_and_export_through_the_cli(workspace: Path, tmp_path: Path)
 
 @pytest.fixture()
 def broker(tmp_path: Path) -> object:
-    proc = start_broker(tmp_path / "broker")
+    # evtctl's unauthenticated admin client stays a super user after the workspace's ACLs land.
+    proc = start_broker(tmp_path / "broker", "--super-users", "User:ANONYMOUS")
     yield proc
     proc.stop()
 
@@ -227,3 +228,24 @@ def test_schema_check_fails_on_a_contract_break_the_level_allows(workspace: Path
     git(workspace, "checkout", "-q", "--", ".")
     drop_field(workspace / "schemas/retail/order_created.avsc", "causationId")
     assert run(workspace, "schema", "check", "--against", "HEAD").returncode == 0
+
+
+def test_plan_refuses_a_schema_version_that_breaks_a_consumer(workspace: Path, broker: BrokerProcess) -> None:
+    config = yaml.safe_load((workspace / "evtctl.yaml").read_text())
+    config["spec"]["contexts"]["test"] = {
+        "kind": "kafka",
+        "bootstrapServers": [broker.bootstrap],
+        "registryUrl": broker.registry_url,
+        "environment": "dev",
+    }
+    (workspace / "evtctl.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    applied = run(workspace, "apply", "--context", "test", "--auto-approve", timeout=180)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    # BACKWARD allows removing a field; the email service's contract does not.
+    drop_field(workspace / "schemas/retail/order_created.avsc", "customerId")
+    done = run(workspace, "plan", "--context", "test", "--output", "json", timeout=180)
+    assert done.returncode == 1, done.stdout + done.stderr
+    errors = json.loads(done.stdout)["errors"]
+    [error] = [e for e in errors if "consumer contract" in e["message"]]
+    assert error["address"] == "subject/retail.orders.created-value"
+    assert any("email-service" in d and "customerId" in d for d in error["details"])
