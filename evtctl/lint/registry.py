@@ -7,7 +7,7 @@ Codes are stable forever: never renumber or reuse one. Renaming a rule keeps the
 from __future__ import annotations
 
 from evtctl.lint.rule import Rule
-from evtctl.lint.rules import contracts, delivery, flow, meta, naming, security, topics
+from evtctl.lint.rules import contracts, delivery, flow, meta, naming, schema_rules, security, topics
 
 RULES: tuple[Rule, ...] = (
     # naming and metadata
@@ -56,6 +56,11 @@ RULES: tuple[Rule, ...] = (
     contracts.missing_value_contract,
     contracts.missing_tracing_ids,
     contracts.compatibility_none,
+    # schemas (evtctl.compat)
+    schema_rules.avro_optional_field_without_default,
+    schema_rules.protobuf_field_number_not_reserved,
+    schema_rules.json_schema_content_model_unspecified,
+    schema_rules.schema_missing_doc,
     # suppressions
     meta.unused_suppression,
     meta.suppression_without_reason,
