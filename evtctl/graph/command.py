@@ -12,11 +12,9 @@ def graph_command(
     path: Path | None, *, fmt: str = "mermaid", out: Path | None = None, environment: str | None = None
 ) -> int:
     from evtctl.graph import render
-    from evtctl.lint.command import gc_paused
     from evtctl.workspace import load_workspace
 
-    with gc_paused():
-        workspace = load_workspace(path, environment=environment)  # an invalid workspace raises: exit 2
+    workspace = load_workspace(path, environment=environment)  # an invalid workspace raises: exit 2
     text = render(workspace, fmt)
     if out is None:
         sys.stdout.write(text)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -19,25 +17,6 @@ def problems_to_diagnostics(problems: Iterable[Problem]) -> list[Diagnostic]:
         Diagnostic(p.code.value, Severity.ERROR, p.message, p.location, p.help, SLUGS.get(p.code))
         for p in problems
     ]
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Run without the cyclic GC, then freeze what was built.
-
-    Loading builds millions of small acyclic objects (positions, model values), and each
-    generation-2 collection re-scans all of them: on the 10,000-topic benchmark workspace that is
-    a third of validate's time and 40% of lint's. The model lives until the process exits, so
-    freezing it afterwards costs nothing.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def split_names(values: Sequence[str] | None) -> list[str]:
@@ -62,8 +41,7 @@ def lint_command(
 
     if output not in FORMATS:
         raise UsageError(f"unknown output format {output!r}", help=f"choose one of: {', '.join(FORMATS)}")
-    with gc_paused():
-        workspace, problems = check_workspace(path, environment=environment, allow_adhoc=True)
+    workspace, problems = check_workspace(path, environment=environment, allow_adhoc=True)
     rules = {r.code: r.info for r in RULES}
     if problems or workspace is None:
         # Lint rules assume a valid model; report what validate found instead (exit 2: bad input).
