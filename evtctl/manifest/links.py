@@ -216,36 +216,29 @@ def link(built: Built, broken: set[tuple[str, str]] | None = None) -> list[AclEn
 def _link_contracts(built: Built, topics: _Names, services: _Names, problems: list[Problem]) -> None:
     """A contract's consumer must consume its topic; examples' producer must produce theirs."""
     by_name = {s.name: s for s in built.services}
-    for doc in built.contracts:
-        c = doc.contract
-        if not topics.check(c.topic, partial(doc.at, "spec", "topic"), "topic", problems):
+    docs: list[tuple[Resource, str, str, str, str]] = [
+        (d, d.contract.topic, d.contract.consumer, "consumer", "contract") for d in built.contracts
+    ]
+    docs += [(d, d.examples.topic, d.examples.producer, "producer", "examples") for d in built.event_examples]
+    for doc, topic, name, role, what in docs:
+        if not topics.check(topic, partial(doc.at, "spec", "topic"), "topic", problems):
             continue
-        if services.check(c.consumer, partial(doc.at, "spec", "consumer"), "consumer service", problems):
-            consumer = by_name.get(c.consumer)
-            if consumer is not None and c.topic not in consumer.consumed_topics:
-                problems.append(
-                    Problem(
-                        f"service {c.consumer!r} has a contract on {c.topic!r} but does not consume it",
-                        doc.at("spec", "topic"),
-                        f"add {c.topic!r} to the consumes list of service {c.consumer!r}",
-                        Code.REFERENCE,
-                    )
-                )
-    for edoc in built.event_examples:
-        e = edoc.examples
-        if not topics.check(e.topic, partial(edoc.at, "spec", "topic"), "topic", problems):
+        if not services.check(name, partial(doc.at, "spec", role), f"{role} service", problems):
             continue
-        if services.check(e.producer, partial(edoc.at, "spec", "producer"), "producer service", problems):
-            producer = by_name.get(e.producer)
-            if producer is not None and e.topic not in producer.produced_topics:
-                problems.append(
-                    Problem(
-                        f"service {e.producer!r} has examples for {e.topic!r} but does not produce it",
-                        edoc.at("spec", "topic"),
-                        f"add {e.topic!r} to the produces list of service {e.producer!r}",
-                        Code.REFERENCE,
-                    )
+        service = by_name.get(name)
+        if service is None:
+            continue
+        uses = service.consumed_topics if role == "consumer" else service.produced_topics
+        if topic not in uses:
+            verb, field = ("consume", "consumes") if role == "consumer" else ("produce", "produces")
+            problems.append(
+                Problem(
+                    f"service {name!r} has {what} on {topic!r} but does not {verb} it",
+                    doc.at("spec", "topic"),
+                    f"add {topic!r} to the {field} list of service {name!r}",
+                    Code.REFERENCE,
                 )
+            )
 
 
 def _field_at(service: Service, index: int, path: tuple[str, ...]) -> Location:

@@ -249,3 +249,17 @@ def test_plan_refuses_a_schema_version_that_breaks_a_consumer(workspace: Path, b
     [error] = [e for e in errors if "consumer contract" in e["message"]]
     assert error["address"] == "subject/retail.orders.created-value"
     assert any("email-service" in d and "customerId" in d for d in error["details"])
+
+
+def test_contract_and_examples_must_match_what_services_do(workspace: Path) -> None:
+    payments = workspace / "topology/contracts/payments.yaml"
+    payments.write_text(
+        payments.read_text().replace("consumer: shipping-service", "consumer: inventory-service")
+    )
+    orders = workspace / "topology/contracts/orders.yaml"
+    orders.write_text(orders.read_text().replace("producer: order-service", "producer: email-service"))
+    done = run(workspace, "validate")
+    assert done.returncode == 2
+    out = done.stdout + done.stderr
+    assert "payments.yaml:10:10: error: service 'inventory-service' has contract on" in out
+    assert "service 'email-service' has examples on 'retail.orders.created' but does not produce it" in out
