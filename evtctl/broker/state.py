@@ -1,14 +1,25 @@
-"""Cluster metadata kept on disk: node id, cluster id, topics (id, partitions, explicitly set configs)."""
+"""Cluster metadata kept on disk: node id, cluster id, topics (id, partitions, explicitly set configs).
+
+Topics live in a snapshot (``topics.json``, written atomically) plus an append-only journal
+(``topics.journal``, one JSON record per line: a topic's whole record, or its deletion). Creating or
+deleting N topics therefore costs O(N) in total instead of rewriting the table per topic; inside
+``store.batch()`` (one CreateTopics/DeleteTopics request) the journal is written and fsynced once. The
+journal is folded into a new snapshot once it outgrows the table. Replaying the journal is idempotent
+(records are whole states), so a crash between writing the snapshot and truncating the journal is
+harmless, and a torn last line (kill -9 mid-write) is ignored.
+"""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from evtctl.kafka.topic_configs import TOPIC_CONFIGS
 
@@ -51,17 +62,88 @@ class MetadataStore:
         path = self.dir / "topics.json"
         if path.exists():
             for t in json.loads(path.read_text(encoding="utf-8")):
-                self.topics[t["name"]] = TopicMeta(
-                    t["name"], uuid.UUID(t["id"]), int(t["partitions"]), dict(t.get("configs", {}))
-                )
+                self._put(t)
+        self._journal_path = self.dir / "topics.journal"
+        self._journal_entries, torn = self._replay_journal()
         self.by_id: dict[uuid.UUID, TopicMeta] = {t.topic_id: t for t in self.topics.values()}
+        self._pending: list[str] = []  # journal lines not yet written (inside batch())
+        self._batch_depth = 0
+        if torn:  # fold into a fresh snapshot so later appends never continue the torn line
+            self.save_topics()
+
+    # ------------------------------------------------------------------ persistence
+
+    def _put(self, t: Mapping[str, Any]) -> None:
+        name = str(t["name"])
+        self.topics[name] = TopicMeta(
+            name, uuid.UUID(t["id"]), int(t["partitions"]), dict(t.get("configs") or {})
+        )
+
+    def _replay_journal(self) -> tuple[int, bool]:
+        """Apply the journal; returns (records applied, whether a torn tail was found)."""
+        try:
+            raw = self._journal_path.read_bytes()
+        except FileNotFoundError:
+            return 0, False
+        count = 0
+        for line in raw.split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                return count, True  # torn tail of a write cut by a crash; it was never acknowledged
+            if rec.get("op") == "del":
+                self.topics.pop(str(rec["name"]), None)
+            else:
+                self._put(rec)
+            count += 1
+        return count, not raw.endswith(b"\n") and bool(raw.strip())
+
+    @staticmethod
+    def _record(t: TopicMeta) -> dict[str, object]:
+        return {"name": t.name, "id": str(t.topic_id), "partitions": t.partitions, "configs": t.configs}
+
+    def _journal(self, rec: dict[str, object]) -> None:
+        self._pending.append(json.dumps(rec, separators=(",", ":")))
+        if self._batch_depth == 0:
+            self._flush()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group topic changes: one journal write and one fsync at the end (per admin request)."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if self._batch_depth == 0:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        lines, self._pending = self._pending, []
+        data = ("\n".join(lines) + "\n").encode()
+        fd = os.open(self._journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._journal_entries += len(lines)
+        if self._journal_entries > max(1024, 2 * len(self.topics)):
+            self.save_topics()
 
     def save_topics(self) -> None:
-        data = [
-            {"name": t.name, "id": str(t.topic_id), "partitions": t.partitions, "configs": t.configs}
-            for t in self.topics.values()
-        ]
-        _atomic_write(self.dir / "topics.json", json.dumps(data, indent=1))
+        """Write the whole table as a new snapshot and empty the journal (compaction)."""
+        data = [self._record(t) for t in self.topics.values()]
+        _atomic_write(self.dir / "topics.json", json.dumps(data, separators=(",", ":")))
+        with open(self._journal_path, "wb") as fh:
+            os.fsync(fh.fileno())
+        self._journal_entries = 0
 
     def _save_meta(self) -> None:
         _atomic_write(
@@ -85,13 +167,17 @@ class MetadataStore:
         meta = TopicMeta(name, uuid.uuid4(), partitions, dict(configs))
         self.topics[name] = meta
         self.by_id[meta.topic_id] = meta
-        self.save_topics()
+        self._journal(self._record(meta))
         return meta
+
+    def update_topic(self, meta: TopicMeta) -> None:
+        """Persist a changed partition count or config set of an existing topic."""
+        self._journal(self._record(meta))
 
     def remove_topic(self, name: str) -> TopicMeta:
         meta = self.topics.pop(name)
         self.by_id.pop(meta.topic_id, None)
-        self.save_topics()
+        self._journal({"op": "del", "name": name})
         return meta
 
 

@@ -8,7 +8,7 @@ only reports explicitly set configs).
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from evtctl.broker.config import broker_config_entries
@@ -261,5 +261,17 @@ async def incremental_alter_configs(ctx: RequestContext, request: Message) -> Me
 
 def register(registry: HandlerRegistry) -> None:
     registry.register(32, "DescribeConfigs", (0, 4), describe_configs)
-    registry.register(33, "AlterConfigs", (0, 2), alter_configs)
-    registry.register(44, "IncrementalAlterConfigs", (0, 1), incremental_alter_configs)
+    registry.register(33, "AlterConfigs", (0, 2), _batched(alter_configs))
+    registry.register(44, "IncrementalAlterConfigs", (0, 1), _batched(incremental_alter_configs))
+
+
+def _batched(
+    fn: Callable[[RequestContext, Message], Awaitable[Message]],
+) -> Callable[[RequestContext, Message], Awaitable[Message]]:
+    """Persist every topic change of one request with one journal write and fsync."""
+
+    async def run(ctx: RequestContext, request: Message) -> Message:
+        with ctx.broker.store.batch():
+            return await fn(ctx, request)
+
+    return run

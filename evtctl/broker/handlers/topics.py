@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter
 
 from evtctl.broker.context import RequestContext
 from evtctl.broker.handlers import HandlerRegistry
@@ -44,13 +45,18 @@ def _topic_result(name: str, code: ErrorCode, message: str | None) -> Message:
 
 
 async def create_topics(ctx: RequestContext, request: Message) -> Message:
+    with ctx.broker.store.batch():  # one journal write + fsync for the whole request
+        return _create_topics(ctx, request)
+
+
+def _create_topics(ctx: RequestContext, request: Message) -> Message:
     broker = ctx.broker
     validate_only = bool(request.get("validate_only", False))
-    names = [t["name"] for t in request["topics"]]
+    names = Counter(t["name"] for t in request["topics"])
     results: list[Message] = []
     for t in request["topics"]:
         name: str = t["name"]
-        if names.count(name) > 1:
+        if names[name] > 1:
             results.append(_topic_result(name, ErrorCode.INVALID_REQUEST, "topic listed more than once"))
             continue
         if not (
@@ -148,6 +154,11 @@ async def create_topics(ctx: RequestContext, request: Message) -> Message:
 
 
 async def delete_topics(ctx: RequestContext, request: Message) -> Message:
+    with ctx.broker.store.batch():
+        return _delete_topics(ctx, request)
+
+
+def _delete_topics(ctx: RequestContext, request: Message) -> Message:
     broker = ctx.broker
     wanted: list[tuple[str | None, uuid.UUID]] = []
     if ctx.api_version >= 6:
@@ -192,6 +203,11 @@ async def delete_topics(ctx: RequestContext, request: Message) -> Message:
 
 
 async def create_partitions(ctx: RequestContext, request: Message) -> Message:
+    with ctx.broker.store.batch():
+        return _create_partitions(ctx, request)
+
+
+def _create_partitions(ctx: RequestContext, request: Message) -> Message:
     broker = ctx.broker
     validate_only = bool(request.get("validate_only", False))
     results: list[Message] = []
