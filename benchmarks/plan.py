@@ -157,6 +157,7 @@ def measure(ws: Path, repeat: int, label: str) -> dict[str, float]:
     print(
         f"{label}: full plan (converged, {summary['create'] + summary['update']} changes): "
         f"median {statistics.median(full):.2f} s over {repeat}; round trips {data['round_trips']}"
+        f" (of which concurrent per-subject level reads: {data.get('level_reads', '?')})"
     )
     one = []
     targeted = []
@@ -174,7 +175,7 @@ def measure(ws: Path, repeat: int, label: str) -> dict[str, float]:
     (ws / "topology" / "topics" / "zz-added.yaml").unlink()
     print(
         f"{label}: one added topic (1 change): median {statistics.median(one):.2f} s over {repeat}; "
-        f"round trips {data['round_trips']}"
+        f"round trips {data['round_trips']} (level reads {data.get('level_reads', '?')})"
     )
     print(
         f"{label}: one added topic, plan --target topic/NAME: median {statistics.median(targeted):.2f} s; "

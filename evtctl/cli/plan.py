@@ -140,12 +140,13 @@ def plan_command(
                 _desired(ws, tgt), tgt, allow_delete=allow_delete, max_deletes=max_deletes, targets=targets
             ),
         )
-        round_trips = tgt.round_trips
+        round_trips, level_reads = tgt.round_trips, tgt.level_reads
     finally:
         tgt.close()
     if out is not None:
         save_plan(out, result, context=ctx_name, workspace=str(ws.root))
-    _render(result.plan, output, _color(color), {"context": ctx_name, "round_trips": round_trips})
+    meta = {"context": ctx_name, "round_trips": round_trips, "level_reads": level_reads}
+    _render(result.plan, output, _color(color), meta)
     if out is not None and output == "text":
         typer.echo(f"Saved the plan to {out}; apply it with: evtctl apply {out}")
     if result.plan.errors:

@@ -1,14 +1,17 @@
 """The schema-registry backend over the Confluent REST API (evtctl.registry.client).
 
-Live subjects are read with ``GET /schemas`` (every version of every subject in one call) when
-the registry offers it, else per subject on a thread pool; compatibility levels need one call
-per subject (the REST API has no bulk form), also on the pool. ``round_trips`` counts requests.
+Live subjects are read with ``GET /schemas`` (every version of every subject, with ids and
+references, in one call, paged with ``offset``/``limit``) plus one ``GET /subjects`` cross-check;
+registries without ``/schemas`` (404/405) are read per subject on a thread pool. Compatibility
+levels need one ``GET /config/{subject}`` each (the Confluent API has no bulk form), so they are
+read only for the subjects the caller asks for (declared or managed), concurrently on the pool.
+``round_trips`` counts requests.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,6 +21,7 @@ from evtctl.plan.schemas import canonical
 from evtctl.plan.state import SchemaRef, SchemaVersion, SubjectState
 
 POOL_SIZE = 16
+PAGE = 10_000  # rows per GET /schemas page: one page for any ordinary registry
 
 
 class RegistryBackend:
@@ -35,6 +39,7 @@ class RegistryBackend:
         )
         self._lock = threading.Lock()
         self.round_trips = 0
+        self.level_reads = 0  # of round_trips: the concurrent GET /config/{subject}
 
     def close(self) -> None:
         self._client.close()
@@ -52,24 +57,42 @@ class RegistryBackend:
         data = self._req("GET", "/config")
         return str(data.get("compatibilityLevel") or data.get("compatibility") or "BACKWARD")
 
-    def _all_versions(self) -> dict[str, list[Mapping[str, Any]]]:
+    def _schemas_pages(self) -> list[Mapping[str, Any]] | None:
+        """Every live version from ``GET /schemas``, or None when the registry lacks the endpoint.
+
+        Paged with ``offset``/``limit``; a registry that ignores them answers everything in the
+        first page (more rows than asked for) or repeats it, and either ends the loop."""
         from evtctl.registry.client import RegistryError
 
+        rows: list[Mapping[str, Any]] = []
+        seen: set[tuple[str, int]] = set()
+        offset = 0
+        while True:
+            params = {"latestOnly": "false", "deleted": "false", "offset": offset, "limit": PAGE}
+            try:
+                page = self._req("GET", "/schemas", params=params)
+            except RegistryError as err:
+                if err.status not in (404, 405) or offset:
+                    raise
+                return None
+            if not isinstance(page, list) or not all(isinstance(r, Mapping) and "subject" in r for r in page):
+                return None if not offset else rows
+            fresh = [r for r in page if (str(r["subject"]), int(r["version"])) not in seen]
+            seen.update((str(r["subject"]), int(r["version"])) for r in fresh)
+            rows.extend(fresh)
+            if len(page) != PAGE or not fresh:
+                return rows
+            offset += PAGE
+
+    def _all_versions(self) -> dict[str, list[Mapping[str, Any]]]:
         by_subject: dict[str, list[Mapping[str, Any]]] = {}
-        try:
-            rows = self._req("GET", "/schemas", params={"latestOnly": "false", "deleted": "false"})
-        except RegistryError as err:
-            if err.status not in (404, 405):
-                raise
-            rows = None
-        if isinstance(rows, list) and all(isinstance(r, Mapping) and "subject" in r for r in rows):
+        rows = self._schemas_pages()
+        subjects = self._req("GET", "/subjects")
+        if rows is not None:
             for r in rows:
                 by_subject.setdefault(str(r["subject"]), []).append(r)
-            # /schemas may omit subjects that exist (older registries): cross-check the subject list
-            subjects = self._req("GET", "/subjects")
-            missing = [s for s in subjects if s not in by_subject]
-        else:
-            missing = list(self._req("GET", "/subjects"))
+        # /schemas may omit subjects that exist (older registries): the subject list says which
+        missing = [s for s in subjects if s not in by_subject]
         if missing:
             with ThreadPoolExecutor(POOL_SIZE) as pool:
                 for subject, versions in zip(missing, pool.map(self._subject_versions, missing), strict=True):
@@ -87,6 +110,8 @@ class RegistryBackend:
 
         from evtctl.registry.client import RegistryError
 
+        with self._lock:
+            self.level_reads += 1
         try:
             data = self._req("GET", f"/config/{quote(subject, safe='')}")
         except RegistryError as err:
@@ -96,8 +121,13 @@ class RegistryBackend:
         level = data.get("compatibilityLevel") or data.get("compatibility")
         return None if level is None else str(level)
 
-    def read_subjects(self, only: Collection[str] | None = None) -> tuple[dict[str, SubjectState], str]:
-        """Every subject (or just ``only``) with all versions and its own compatibility level."""
+    def read_subjects(
+        self, only: Collection[str] | None = None, wants_level: Callable[[str], bool] | None = None
+    ) -> tuple[dict[str, SubjectState], str]:
+        """Every subject (or just ``only``) with all versions, and the registry's global level.
+
+        The subject-level compatibility is read for the subjects ``wants_level`` accepts (default
+        all); the others carry None, as if they had no override."""
         from evtctl.registry.client import RegistryError
 
         level = self.global_compatibility()
@@ -112,8 +142,9 @@ class RegistryBackend:
                     if err.status != 404:
                         raise
         names = sorted(rows)
+        leveled = [n for n in names if wants_level is None or wants_level(n)]
         with ThreadPoolExecutor(POOL_SIZE) as pool:
-            levels = dict(zip(names, pool.map(self._subject_level, names), strict=True))
+            levels = dict(zip(leveled, pool.map(self._subject_level, leveled), strict=True))
         out: dict[str, SubjectState] = {}
         for name in names:
             versions = []

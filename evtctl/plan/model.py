@@ -308,9 +308,11 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
         "warnings": {"type": "array", "items": {"type": "string"}},
         "context": {"type": "string"},
         "round_trips": {"type": "integer"},
+        "level_reads": {"type": "integer"},
         "live_fingerprint": {"type": "object", "additionalProperties": {"type": "string"}},
         "kinds": {"type": "array", "items": {"type": "string"}},
         "targets": {"type": "array", "items": {"type": "string"}},
         "config_topics": {"type": ["array", "null"], "items": {"type": "string"}},
+        "level_subjects": {"type": ["array", "null"], "items": {"type": "string"}},
     },
 }

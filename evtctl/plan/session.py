@@ -102,6 +102,11 @@ class Target:
         # +1: the ApiVersions probe
         return 1 + self.kafka.round_trips + (self.registry.round_trips if self.registry else 0)
 
+    @property
+    def level_reads(self) -> int:
+        """Of ``round_trips``: the per-subject compatibility reads, issued concurrently."""
+        return self.registry.level_reads if self.registry else 0
+
     def readable_kinds(self) -> frozenset[str]:
         kinds = set(self.capabilities.manageable_kinds())
         if self.registry is not None:
@@ -116,11 +121,13 @@ class Target:
         user_names: Iterable[str] = (),
         targets: Iterable[str] = (),
         wants_configs: Callable[[str], bool] | None = None,
+        wants_level: Callable[[str], bool] | None = None,
     ) -> ClusterState:
         """Live state of ``kinds`` (those this cluster supports), the kinds read in parallel.
 
         ``targets`` ("kind/name") narrows topics and subjects to those names: a targeted plan reads
-        only what it can change."""
+        only what it can change. ``wants_configs`` / ``wants_level`` pick the topics whose configs
+        and the subjects whose compatibility levels are read (default all)."""
         wanted = [k for k in KINDS if k in set(kinds) & self.readable_kinds()]
         only: dict[str, set[str]] = {}
         for t in targets:
@@ -140,7 +147,9 @@ class Target:
             futures = {k: pool.submit(readers[k]) for k in wanted if k != "subject"}
             subjects = None
             if "subject" in wanted and self.registry is not None:
-                subjects = pool.submit(self.registry.read_subjects, only.get("subject") if only else None)
+                subjects = pool.submit(
+                    self.registry.read_subjects, only.get("subject") if only else None, wants_level
+                )
             for fut in futures.values():
                 resources.extend(fut.result().values())
             if subjects is not None:
@@ -167,6 +176,7 @@ class PlanResult:
     options: DiffOptions = field(default_factory=DiffOptions)
     targets: tuple[str, ...] = ()
     config_topics: tuple[str, ...] | None = None  # topics whose configs were read; None: all
+    level_subjects: tuple[str, ...] | None = None  # subjects whose levels were read; None: all
 
     @property
     def fingerprint(self) -> dict[str, str]:
@@ -197,8 +207,16 @@ def make_plan(
         # only declared topics can be updated; the others are at most deleted
         return name in desired.state.topics or scopes.manages("topic", name)
 
+    def wants_level(name: str) -> bool:
+        # a level is one GET /config/{subject} each: read it only where the plan can change it
+        return name in desired.state.subjects or scopes.manages("subject", name)
+
     live = target.read_live(
-        wanted, user_names=user_names(desired), targets=targets, wants_configs=wants_configs
+        wanted,
+        user_names=user_names(desired),
+        targets=targets,
+        wants_configs=wants_configs,
+        wants_level=wants_level,
     )
     warnings = list(desired.warnings)
     for k in sorted(wanted - set(live.kinds)):
@@ -236,7 +254,9 @@ def make_plan(
     )
     described = tuple(sorted(n for n in live.topics if wants_configs(n)))
     config_topics = None if len(described) == len(live.topics) else described
-    return PlanResult(plan, live, tuple(live.kinds), options, targets, config_topics)
+    leveled = tuple(sorted(n for n in live.subjects if wants_level(n)))
+    level_subjects = None if len(leveled) == len(live.subjects) else leveled
+    return PlanResult(plan, live, tuple(live.kinds), options, targets, config_topics, level_subjects)
 
 
 # ---- saved plans --------------------------------------------------------------------------------
@@ -249,6 +269,7 @@ def save_plan(path: Path, result: PlanResult, *, context: str, workspace: str) -
     data["kinds"] = sorted(result.kinds)
     data["targets"] = list(result.targets)
     data["config_topics"] = None if result.config_topics is None else list(result.config_topics)
+    data["level_subjects"] = None if result.level_subjects is None else list(result.level_subjects)
     data["live_fingerprint"] = result.fingerprint
     path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
 
@@ -262,6 +283,7 @@ class SavedPlan:
     fingerprint: Mapping[str, str]
     targets: tuple[str, ...] = ()
     config_topics: frozenset[str] | None = None
+    level_subjects: frozenset[str] | None = None
 
     def read_live(self, target: Target) -> ClusterState:
         """The live state read exactly as the plan read it, for the staleness check."""
@@ -271,6 +293,7 @@ class SavedPlan:
             targets=self.targets,
             user_names={key.split("/")[1] for key in self.fingerprint if key.startswith("user/")},
             wants_configs=None if only is None else only.__contains__,
+            wants_level=None if self.level_subjects is None else self.level_subjects.__contains__,
         )
 
 
@@ -298,6 +321,7 @@ def load_plan(path: Path) -> SavedPlan:
             {str(k): str(v) for k, v in data["live_fingerprint"].items()},
             tuple(str(t) for t in data.get("targets") or ()),
             None if data.get("config_topics") is None else frozenset(map(str, data["config_topics"])),
+            None if data.get("level_subjects") is None else frozenset(map(str, data["level_subjects"])),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise InputError(f"the saved plan is damaged: {err!r}", location=loc) from None

@@ -73,6 +73,7 @@ def test_json_and_markdown_outputs(ws: Ws) -> None:
         change["address"] == f"topic/{t}" and change["risk"] == "safe" and change["after"]["partitions"] == 1
     )
     assert isinstance(data["round_trips"], int)
+    assert data["level_reads"] == 0  # no subject declared or in scope: no per-subject level read
     r = ws.cli("plan", "-o", "markdown")
     assert (
         "| create | update | delete |" in r.stdout and "<details>" in r.stdout and f"+ topic/{t}" in r.stdout

@@ -1,0 +1,122 @@
+"""Registry requests of a plan, counted on the wire by a pass-through proxy in front of the real
+embedded registry: the live read is a fixed number of requests plus one level read per subject the
+plan can change (declared or in the managed scope), never one per subject in the registry."""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import pytest
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+
+from tests.plan.helpers import apply_ws, plan_result
+from tests.plan.workspace import Ws, avro_record
+from tests.support.broker import BrokerProcess
+
+
+class CountingProxy:
+    """Forwards every request to ``upstream`` and records ``(method, path)``."""
+
+    def __init__(self, upstream: str) -> None:
+        self.requests: list[tuple[str, str]] = []
+        lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                with lock:
+                    proxy.requests.append((self.command, urlsplit(self.path).path))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                req = urllib.request.Request(upstream + self.path, data=body, method=self.command)
+                for h in ("Content-Type", "Accept", "Authorization"):
+                    if self.headers.get(h):
+                        req.add_header(h, self.headers[h])
+                try:
+                    with urllib.request.urlopen(req, timeout=30) as resp:
+                        status, ctype, data = resp.status, resp.headers.get("Content-Type"), resp.read()
+                except urllib.error.HTTPError as err:
+                    status, ctype, data = err.code, err.headers.get("Content-Type"), err.read()
+                self.send_response(status)
+                self.send_header("Content-Type", ctype or "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)
+
+    def take(self) -> Counter[str]:
+        """The requests so far by kind (a subject-level ``/config/{s}`` is ``level``), then reset."""
+        out: Counter[str] = Counter()
+        for method, path in self.requests:
+            kind = "level" if path.startswith("/config/") else path
+            out[f"{method} {kind}"] += 1
+        self.requests.clear()
+        return out
+
+
+@pytest.fixture
+def proxy(broker: BrokerProcess) -> Iterator[CountingProxy]:
+    assert broker.registry_url
+    p = CountingProxy(broker.registry_url.rstrip("/"))
+    yield p
+    p.close()
+
+
+def declare_subjects(ws: Ws, start: int, stop: int) -> None:
+    for i in range(start, stop):
+        topic = ws.topic(f"rr{i}", 1)
+        path = ws.schema(f"rr{i}.avsc", avro_record(f"Rr{i}", ("id", "string")))
+        ws.add("Subject", ws.name(f"rr{i}"), {"topic": topic, "value": {"schema": path}})
+
+
+def registry_requests_of_a_plan(ws: Ws, proxy: CountingProxy) -> Counter[str]:
+    proxy.take()
+    result = plan_result(ws)
+    assert result.plan.changes == () and not result.plan.errors
+    return proxy.take()
+
+
+def test_registry_requests_do_not_grow_with_the_number_of_subjects(
+    ws: Ws, broker: BrokerProcess, proxy: CountingProxy
+) -> None:
+    ws.config["spec"]["contexts"]["test"]["registryUrl"] = proxy.url
+    ws.write()
+    declare_subjects(ws, 0, 3)
+    assert apply_ws(ws).ok
+    small = registry_requests_of_a_plan(ws, proxy)
+
+    declare_subjects(ws, 3, 40)
+    assert apply_ws(ws).ok
+    # subjects outside the managed scope, registered by someone else: never read one by one
+    client = SchemaRegistryClient({"url": broker.registry_url})
+    foreign = [f"foreign-{ws.prefix}{i}-value" for i in range(25)]
+    for i, subject in enumerate(foreign):
+        client.register_schema(subject, Schema(avro_record(f"F{i}", ("x", "long")), "AVRO"))
+        client.set_compatibility(subject, "NONE")
+    large = registry_requests_of_a_plan(ws, proxy)
+
+    # one level read per declared subject, issued concurrently; everything else is a fixed set
+    assert small["GET level"] == 3 and large["GET level"] == 40
+    fixed = {k: v for k, v in large.items() if k != "GET level"}
+    assert fixed == {k: v for k, v in small.items() if k != "GET level"}
+    assert fixed == {"GET /config": 1, "GET /schemas": 1, "GET /subjects": 1}
