@@ -10,12 +10,15 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from tests.plan.helpers import apply_ws, plan_result
+from evtctl.plan.session import load_plan, save_plan, staleness
+from evtctl.plan.state import fingerprint
+from tests.plan.helpers import apply_ws, open_target, plan_result
 from tests.plan.workspace import Ws, avro_record
 from tests.support.broker import BrokerProcess
 
@@ -120,3 +123,35 @@ def test_registry_requests_do_not_grow_with_the_number_of_subjects(
     fixed = {k: v for k, v in large.items() if k != "GET level"}
     assert fixed == {k: v for k, v in small.items() if k != "GET level"}
     assert fixed == {"GET /config": 1, "GET /schemas": 1, "GET /subjects": 1}
+
+
+def test_saved_plan_checks_the_levels_it_read_and_only_those(
+    ws: Ws, broker: BrokerProcess, tmp_path: Path
+) -> None:
+    declare_subjects(ws, 0, 2)
+    assert apply_ws(ws).ok
+    client = SchemaRegistryClient({"url": broker.registry_url})
+    stranger = f"stranger-{ws.prefix}value"
+    client.register_schema(stranger, Schema(avro_record("Stranger", ("x", "long")), "AVRO"))
+    ws.topic("rr-new", 1)
+    result = plan_result(ws)
+    assert [c.address for c in result.plan.changes] == [f"topic/{ws.name('rr-new')}"]
+    assert result.level_subjects is not None and stranger not in result.level_subjects
+    path = tmp_path / "plan.json"
+    save_plan(path, result, context="test", workspace=str(ws.root))
+    saved = load_plan(path)
+
+    def stale() -> list[str]:
+        target = open_target(ws)
+        try:
+            return staleness(saved.fingerprint, fingerprint(saved.read_live(target)))
+        finally:
+            target.close()
+
+    # a level the plan never read (outside the scope, undeclared) cannot make it stale...
+    client.set_compatibility(stranger, "NONE")
+    assert stale() == []
+    # ...one it read does
+    declared = f"{ws.name('rr0')}-value"
+    client.set_compatibility(declared, "NONE")
+    assert any(declared in line for line in stale())
