@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from evtctl.cluster.connection import ClusterConfig
@@ -122,12 +123,14 @@ class RegistryBackend:
         return None if level is None else str(level)
 
     def read_subjects(
-        self, only: Collection[str] | None = None, wants_level: Callable[[str], bool] | None = None
+        self,
+        only: Collection[str] | None = None,
+        wants_level: Callable[[SubjectState], bool] | None = None,
     ) -> tuple[dict[str, SubjectState], str]:
         """Every subject (or just ``only``) with all versions, and the registry's global level.
 
-        The subject-level compatibility is read for the subjects ``wants_level`` accepts (default
-        all); the others carry None, as if they had no override."""
+        The subject-level compatibility is read, after the versions, for the subjects whose
+        versions ``wants_level`` accepts (default all); the others carry None (no override seen)."""
         from evtctl.registry.client import RegistryError
 
         level = self.global_compatibility()
@@ -141,12 +144,8 @@ class RegistryBackend:
                 except RegistryError as err:
                     if err.status != 404:
                         raise
-        names = sorted(rows)
-        leveled = [n for n in names if wants_level is None or wants_level(n)]
-        with ThreadPoolExecutor(POOL_SIZE) as pool:
-            levels = dict(zip(leveled, pool.map(self._subject_level, leveled), strict=True))
         out: dict[str, SubjectState] = {}
-        for name in names:
+        for name in sorted(rows):
             versions = []
             for r in sorted(rows[name], key=lambda r: int(r["version"])):
                 st = str(r.get("schemaType") or "AVRO")
@@ -158,8 +157,11 @@ class RegistryBackend:
                 versions.append(
                     SchemaVersion(int(r["version"]), st, text, canonical(st, text), refs, int(r["id"]))
                 )
-            subject_level = levels.get(name)
-            out[name] = SubjectState(name, tuple(versions), subject_level)
+            out[name] = SubjectState(name, tuple(versions))
+        leveled = [n for n, s in out.items() if wants_level is None or wants_level(s)]
+        with ThreadPoolExecutor(POOL_SIZE) as pool:
+            for name, subject_level in zip(leveled, pool.map(self._subject_level, leveled), strict=True):
+                out[name] = replace(out[name], compatibility=subject_level)
         return out, level
 
     # -- writes --------------------------------------------------------------------------------

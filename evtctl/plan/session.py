@@ -20,7 +20,7 @@ from evtctl.plan.diff import DiffOptions, diff
 from evtctl.plan.model import PLAN_FORMAT_VERSION, Plan
 from evtctl.plan.schemas import compat_checker
 from evtctl.plan.scope import Scopes
-from evtctl.plan.state import KINDS, ClusterState, Resource, fingerprint
+from evtctl.plan.state import KINDS, ClusterState, Resource, SubjectState, fingerprint
 
 
 def cluster_config(ws: Any, context: str | None) -> tuple[ClusterConfig, bool]:
@@ -121,7 +121,7 @@ class Target:
         user_names: Iterable[str] = (),
         targets: Iterable[str] = (),
         wants_configs: Callable[[str], bool] | None = None,
-        wants_level: Callable[[str], bool] | None = None,
+        wants_level: Callable[[SubjectState], bool] | None = None,
     ) -> ClusterState:
         """Live state of ``kinds`` (those this cluster supports), the kinds read in parallel.
 
@@ -207,8 +207,11 @@ def make_plan(
         # only declared topics can be updated; the others are at most deleted
         return name in desired.state.topics or scopes.manages("topic", name)
 
-    def wants_level(name: str) -> bool:
-        # a level is one GET /config/{subject} each: read it only where the plan can change it
+    def wants_level(live_subject: SubjectState) -> bool:
+        # A level is one GET /config/{subject} each (no bulk form in the Confluent API): read it only
+        # where the diff uses it: a declared subject (every declared subject has a level, BACKWARD by
+        # default) or a managed subject that may be deleted (shown with its level).
+        name = live_subject.name
         return name in desired.state.subjects or scopes.manages("subject", name)
 
     live = target.read_live(
@@ -254,7 +257,7 @@ def make_plan(
     )
     described = tuple(sorted(n for n in live.topics if wants_configs(n)))
     config_topics = None if len(described) == len(live.topics) else described
-    leveled = tuple(sorted(n for n in live.subjects if wants_level(n)))
+    leveled = tuple(sorted(n for n, s in live.subjects.items() if wants_level(s)))
     level_subjects = None if len(leveled) == len(live.subjects) else leveled
     return PlanResult(plan, live, tuple(live.kinds), options, targets, config_topics, level_subjects)
 
@@ -287,13 +290,13 @@ class SavedPlan:
 
     def read_live(self, target: Target) -> ClusterState:
         """The live state read exactly as the plan read it, for the staleness check."""
-        only = self.config_topics
+        only, only_levels = self.config_topics, self.level_subjects
         return target.read_live(
             self.kinds,
             targets=self.targets,
             user_names={key.split("/")[1] for key in self.fingerprint if key.startswith("user/")},
             wants_configs=None if only is None else only.__contains__,
-            wants_level=None if self.level_subjects is None else self.level_subjects.__contains__,
+            wants_level=None if only_levels is None else lambda s: s.name in only_levels,
         )
 
 
