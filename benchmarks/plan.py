@@ -118,6 +118,21 @@ def apply_once(ws: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, len(plan.changes)
 
 
+def register_foreign(registry: str, count: int) -> None:
+    """Subjects another team owns: a plan must neither change nor read them one by one."""
+    import json
+
+    import httpx
+
+    with httpx.Client(base_url=registry, timeout=30) as client:
+        for i in range(count):
+            subject = f"zz-other-team.s{i:05d}-value"
+            schema = {"type": "record", "name": f"Other{i}", "fields": [{"name": "x", "type": "long"}]}
+            body = {"schema": json.dumps(schema)}
+            client.post(f"/subjects/{subject}/versions", json=body).raise_for_status()
+            client.put(f"/config/{subject}", json={"compatibility": "NONE"}).raise_for_status()
+
+
 def plan_process(ws: Path, *extra: str) -> tuple[float, dict[str, object]]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     t0 = time.perf_counter()
@@ -211,6 +226,13 @@ def main() -> None:
         "--only-peer", action="store_true", help="skip the reference broker (with --peer-tansu)"
     )
     parser.add_argument("--peer-tansu", action="store_true", help="also plan the topics alone against Tansu")
+    parser.add_argument(
+        "--foreign-subjects",
+        type=int,
+        default=0,
+        help="also register N subjects outside the workspace's managed scope (other teams' subjects) "
+        "straight into the registry, each with its own compatibility level",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="evtctl-plan-bench-") as tmp:
         root = Path(tmp)
@@ -222,6 +244,9 @@ def main() -> None:
                 point_at(ws, bootstrap, registry, args.partitions)
                 seconds, changes = apply_once(ws)
                 print(f"setup: applied {changes} changes to the reference broker in {seconds:.1f} s")
+                if args.foreign_subjects:
+                    register_foreign(registry, args.foreign_subjects)
+                    print(f"setup: registered {args.foreign_subjects} subjects outside the managed scope")
                 ours = measure(ws, args.repeat, "reference broker")
             finally:
                 proc.terminate()
