@@ -77,3 +77,14 @@ def sasl_login(client: WireClient, mechanism: str, tokens: list[bytes]) -> list[
     hs = client.request("SaslHandshake", 1, {"mechanism": mechanism})
     assert hs["error_code"] == 0, hs
     return [client.request("SaslAuthenticate", 2, {"auth_bytes": t}) for t in tokens]
+
+
+def send_token(client: WireClient, token: bytes) -> None:
+    """A bare SASL token (after SaslHandshake v0): size-prefixed, no request header."""
+    client.send_raw(token)
+
+
+def read_token(client: WireClient) -> bytes:
+    """A bare size-prefixed SASL reply (after SaslHandshake v0)."""
+    size = struct.unpack(">i", client._read(4))[0]
+    return client._read(size)

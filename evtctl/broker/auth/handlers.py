@@ -1,6 +1,6 @@
 """Wire handlers: SASL, ACL admin, SCRAM credential admin, client quotas.
 
-SaslHandshake 1, SaslAuthenticate 0-2, CreateAcls/DescribeAcls/DeleteAcls 0-3,
+SaslHandshake 0-1 (v0: bare SASL tokens follow), SaslAuthenticate 0-2, CreateAcls/DescribeAcls/DeleteAcls 0-3,
 DescribeUserScramCredentials 0, AlterUserScramCredentials 0, DescribeClientQuotas 0-1,
 AlterClientQuotas 0-1. Admin APIs need the Kafka cluster permissions (ALTER / DESCRIBE on the
 cluster for ACLs and credentials, ALTER_CONFIGS / DESCRIBE_CONFIGS for quotas).
@@ -9,6 +9,7 @@ cluster for ACLs and credentials, ALTER_CONFIGS / DESCRIBE_CONFIGS for quotas).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from evtctl.broker.auth.acl import (
@@ -21,7 +22,7 @@ from evtctl.broker.auth.acl import (
     ResourceType,
     parse_enum,
 )
-from evtctl.broker.auth.plugin import ensure_installed, install
+from evtctl.broker.auth.plugin import Security, ensure_installed, install
 from evtctl.broker.auth.scram import (
     MAX_ITERATIONS,
     MECHANISM_BY_ID,
@@ -32,10 +33,11 @@ from evtctl.broker.auth.scram import (
     ScramServer,
     credential_from_salted,
 )
-from evtctl.broker.context import RequestContext
+from evtctl.broker.context import ConnectionState, RequestContext
 from evtctl.broker.groups.codes import Err
 from evtctl.broker.handlers import HandlerRegistry
-from evtctl.broker.protocol.codec import Message
+from evtctl.broker.protocol.codec import Chunk, Message
+from evtctl.broker.server import RAW_SASL_KEY
 
 SASL_KEY = "sasl"
 
@@ -68,14 +70,53 @@ async def sasl_handshake(ctx: RequestContext, req: Message) -> Message:
     )
     conn.extra[SASL_KEY] = server
     conn.extra["sasl_mechanism"] = mechanism
+    if ctx.api_version == 0:
+        conn.extra[RAW_SASL_KEY] = _raw_sasl(sec, conn)
     return {"error_code": 0, "mechanisms": enabled}
+
+
+async def _evaluate(
+    sec: Security, conn: ConnectionState, server: ScramServer | PlainServer, token: bytes
+) -> bytes:
+    """One SASL token through the connection's exchange, audited; raises :class:`SaslError` on failure.
+    Shared by SaslAuthenticate (after a v1 handshake) and bare tokens (after a v0 handshake)."""
+    mechanism = conn.extra.get("sasl_mechanism")
+    try:
+        if isinstance(server, PlainServer):
+            # PLAIN derives the salted password (thousands of PBKDF2 rounds): keep it off the event loop.
+            reply = await asyncio.to_thread(server.evaluate, token)
+        else:
+            reply = server.evaluate(token)
+    except SaslError as err:
+        conn.extra[SASL_KEY] = None  # the exchange is over; a new handshake is not allowed either
+        sec.audit.write(
+            "authentication",
+            "failure",
+            f"User:{server.user}" if server.user else conn.principal,
+            conn.client_address,
+            conn.listener,
+            mechanism=mechanism,
+            reason=err.message,
+        )
+        raise
+    if server.complete:
+        conn.principal = f"User:{server.user}"
+        conn.authenticated = True
+        sec.audit.write(
+            "authentication",
+            "success",
+            conn.principal,
+            conn.client_address,
+            conn.listener,
+            mechanism=mechanism,
+        )
+    return reply
 
 
 async def sasl_authenticate(ctx: RequestContext, req: Message) -> Message:
     sec = ensure_installed(ctx)
     conn = ctx.connection
     server = conn.extra.get(SASL_KEY)
-    mechanism = conn.extra.get("sasl_mechanism")
     if conn.authenticated or not isinstance(server, ScramServer | PlainServer) or server.complete:
         return {
             "error_code": Err.ILLEGAL_SASL_STATE,
@@ -83,30 +124,32 @@ async def sasl_authenticate(ctx: RequestContext, req: Message) -> Message:
             "auth_bytes": b"",
         }
     try:
-        if isinstance(server, PlainServer):
-            # PLAIN derives the salted password (thousands of PBKDF2 rounds): keep it off the event loop.
-            reply = await asyncio.to_thread(server.evaluate, req["auth_bytes"])
-        else:
-            reply = server.evaluate(req["auth_bytes"])
+        reply = await _evaluate(sec, conn, server, req["auth_bytes"])
     except SaslError as err:
-        conn.extra[SASL_KEY] = None  # the exchange is over; a new handshake is not allowed either
-        sec.audit.write(
-            "authentication",
-            "failure",
-            f"User:{server.user}" if server.user else ctx.principal,
-            ctx.client_address,
-            ctx.listener,
-            mechanism=mechanism,
-            reason=err.message,
-        )
         return {"error_code": err.code, "error_message": err.message, "auth_bytes": b""}
-    if server.complete:
-        conn.principal = f"User:{server.user}"
-        conn.authenticated = True
-        sec.audit.write(
-            "authentication", "success", conn.principal, ctx.client_address, ctx.listener, mechanism=mechanism
-        )
     return {"error_code": 0, "error_message": None, "auth_bytes": reply, "session_lifetime_ms": 0}
+
+
+def _raw_sasl(sec: Security, conn: ConnectionState) -> Callable[[bytes], Awaitable[list[Chunk] | None]]:
+    """After SaslHandshake v0 (KIP-43) the client sends bare size-prefixed SASL tokens, without request
+    headers, and gets bare size-prefixed replies until the exchange completes; a failure closes the
+    connection (there is no frame to carry an error). The server loop calls this instead of decoding
+    a request while ``conn.extra[RAW_SASL_KEY]`` is set."""
+
+    async def token(data: bytes) -> list[Chunk] | None:
+        server = conn.extra.get(SASL_KEY)
+        if not isinstance(server, ScramServer | PlainServer):
+            return None
+        try:
+            reply = await _evaluate(sec, conn, server, data)
+        except SaslError:
+            conn.extra.pop(RAW_SASL_KEY, None)
+            return None
+        if server.complete:
+            conn.extra.pop(RAW_SASL_KEY, None)  # Kafka requests resume with the next frame
+        return [len(reply).to_bytes(4, "big") + reply]
+
+    return token
 
 
 def _cluster_denied(**empty: Any) -> Message:
@@ -403,7 +446,7 @@ async def alter_client_quotas(ctx: RequestContext, req: Message) -> Message:
 
 
 def register(registry: HandlerRegistry) -> None:
-    registry.register(17, "SaslHandshake", (1, 1), sasl_handshake)
+    registry.register(17, "SaslHandshake", (0, 1), sasl_handshake)
     registry.register(36, "SaslAuthenticate", (0, 2), sasl_authenticate)
     registry.register(30, "CreateAcls", (0, 3), create_acls)
     registry.register(29, "DescribeAcls", (0, 3), describe_acls)
