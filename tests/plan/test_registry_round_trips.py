@@ -24,10 +24,12 @@ from tests.support.broker import BrokerProcess
 
 
 class CountingProxy:
-    """Forwards every request to ``upstream`` and records ``(method, path)``."""
+    """Forwards every request to ``upstream`` and records ``(method, path)``; answers 404 for the
+    paths in ``hidden`` (a registry without that endpoint)."""
 
     def __init__(self, upstream: str) -> None:
         self.requests: list[tuple[str, str]] = []
+        self.hidden: set[str] = set()
         lock = threading.Lock()
         proxy = self
 
@@ -35,6 +37,9 @@ class CountingProxy:
             def _forward(self) -> None:
                 with lock:
                     proxy.requests.append((self.command, urlsplit(self.path).path))
+                if urlsplit(self.path).path in proxy.hidden:
+                    self.send_error(404)
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 req = urllib.request.Request(upstream + self.path, data=body, method=self.command)
@@ -166,3 +171,16 @@ def test_saved_plan_checks_the_levels_it_read_and_only_those(
     declared = f"{ws.name('rr0')}-value"
     client.set_compatibility(declared, "NONE")
     assert any(declared in line for line in stale())
+
+
+def test_a_registry_without_bulk_schemas_is_read_per_subject(ws: Ws, proxy: CountingProxy) -> None:
+    ws.config["spec"]["contexts"]["test"]["registryUrl"] = proxy.url
+    ws.write()
+    declare_subjects(ws, 0, 4)
+    assert apply_ws(ws).ok
+    proxy.hidden.add("/schemas")
+    requests = registry_requests_of_a_plan(ws, proxy)  # still a converged, empty plan
+    assert requests["GET /schemas"] == 1  # asked once, then per subject
+    assert requests["GET level"] == 4
+    per_subject = sum(v for k, v in requests.items() if k.startswith("GET /subjects/"))
+    assert per_subject >= 2 * 4  # versions list + each version, for at least this workspace's subjects
