@@ -1,7 +1,8 @@
 """The schema-registry backend over the Confluent REST API (evtctl.registry.client).
 
 Live subjects are read with ``GET /schemas`` (every version of every subject, with ids and
-references, in one call, paged with ``offset``/``limit``) plus one ``GET /subjects`` cross-check;
+references, in one call, paged with ``offset``/``limit``) plus one ``GET /subjects`` cross-check
+and ``GET /config`` (global level), the three concurrently;
 registries without ``/schemas`` (404/405) are read per subject on a thread pool. Compatibility
 levels need one ``GET /config/{subject}`` each (the Confluent API has no bulk form), so they are
 read only for the subjects the caller asks for (declared or managed), concurrently on the pool.
@@ -87,8 +88,10 @@ class RegistryBackend:
 
     def _all_versions(self) -> dict[str, list[Mapping[str, Any]]]:
         by_subject: dict[str, list[Mapping[str, Any]]] = {}
-        rows = self._schemas_pages()
-        subjects = self._req("GET", "/subjects")
+        with ThreadPoolExecutor(1) as side:
+            listing = side.submit(self._req, "GET", "/subjects")  # concurrent with /schemas
+            rows = self._schemas_pages()
+            subjects = listing.result()
         if rows is not None:
             for r in rows:
                 by_subject.setdefault(str(r["subject"]), []).append(r)
@@ -133,17 +136,19 @@ class RegistryBackend:
         versions ``wants_level`` accepts (default all); the others carry None (no override seen)."""
         from evtctl.registry.client import RegistryError
 
-        level = self.global_compatibility()
-        if only is None:
-            rows = self._all_versions()
-        else:
-            rows = {}
-            for name in sorted(only):
-                try:
-                    rows[name] = self._subject_versions(name)
-                except RegistryError as err:
-                    if err.status != 404:
-                        raise
+        with ThreadPoolExecutor(1) as side:
+            global_level = side.submit(self.global_compatibility)  # concurrent with the version reads
+            if only is None:
+                rows = self._all_versions()
+            else:
+                rows = {}
+                for name in sorted(only):
+                    try:
+                        rows[name] = self._subject_versions(name)
+                    except RegistryError as err:
+                        if err.status != 404:
+                            raise
+            level = global_level.result()
         out: dict[str, SubjectState] = {}
         for name in sorted(rows):
             versions = []
