@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from evtctl.broker.state import MetadataStore
@@ -77,3 +81,53 @@ def test_journal_compacts_into_snapshot(tmp_path: Path) -> None:
     assert {n: (t.topic_id, t.configs) for n, t in reloaded.topics.items()} == {
         n: (t.topic_id, {"retention.ms": "1003"}) for n, t in store.topics.items()
     }
+
+
+def _open_segments(pid: int, data_dir: Path) -> int:
+    """Segment files (``<data-dir>/logs/*/*.log``) the process holds open."""
+    prefix = str(data_dir.resolve() / "logs") + os.sep
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(FileNotFoundError):  # closed meanwhile by the writer thread
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            count += target.startswith(prefix) and target.endswith(".log")
+    return count
+
+
+def test_open_files_stay_bounded_with_many_partitions(broker_factory: Factory) -> None:
+    # 1,500 partitions with a 64-descriptor LRU: without the LRU the broker would hold 1,500+ files.
+    os.environ["EVTCTL_BROKER_MAX_OPEN_SEGMENTS"] = "64"
+    try:
+        broker = broker_factory("--registry-listen", "off", "--flush-policy", "page-cache")
+    finally:
+        del os.environ["EVTCTL_BROKER_MAX_OPEN_SEGMENTS"]
+    assert broker.proc is not None
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    names = [f"fd.{i:04d}" for i in range(100)]
+    for f in admin.create_topics([NewTopic(n, 15, 1) for n in names], operation_timeout=WAIT).values():
+        f.result(WAIT)
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 5})
+    for n in names:
+        for p in range(15):
+            producer.produce(n, value=f"{n}/{p}".encode(), partition=p)
+    assert producer.flush(WAIT) == 0
+    # Evicted descriptors with writes are closed by the writer thread after their fsync: wait for it.
+    deadline = time.monotonic() + WAIT
+    while _open_segments(broker.proc.pid, broker.data_dir) > 64 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _open_segments(broker.proc.pid, broker.data_dir) <= 64
+    # Data written through evicted descriptors is all there, also after a restart.
+    broker.restart()
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "g", "enable.auto.commit": False})
+    try:
+        tps = [TopicPartition(n, p, 0) for n in names[:5] for p in range(15)]
+        consumer.assign(tps)
+        got: set[bytes] = set()
+        deadline = time.monotonic() + WAIT
+        while len(got) < len(tps) and time.monotonic() < deadline:
+            msg = consumer.poll(1.0)
+            if msg is not None and msg.error() is None:
+                got.add(msg.value() or b"")
+        assert got == {f"{n}/{p}".encode() for n in names[:5] for p in range(15)}
+    finally:
+        consumer.close()

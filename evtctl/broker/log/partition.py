@@ -280,7 +280,7 @@ class PartitionLog:
             os.write(seg.fd, data)
             on_written()
             return AppendResult(base, now if log_append else -1)
-        job = self.writer.write(seg.fd, data, sync=sync, on_written=on_written)
+        job = self.writer.write(seg.write_fd(), data, sync=sync, on_written=on_written)
         return AppendResult(base, now if log_append else -1, job=job)
 
     def _maybe_roll(self, incoming: int, now: int) -> None:

@@ -4,13 +4,20 @@ Files: ``<base offset:020d>.log`` (batches), ``.index`` (pairs of int64 offset, 
 ``.timeindex`` (pairs of int64 max timestamp, int64 offset). Indexes live in memory as compact
 ``array('q')`` (a few bytes per ``index.interval.bytes`` of log) and are written to disk when the segment
 is rolled and on clean shutdown; after a crash they are rebuilt by scanning.
+
+Segment files are opened lazily and kept in one LRU of at most ``MAX_OPEN_SEGMENTS`` descriptors, so
+tens of thousands of partitions fit under the default ``ulimit -n``. An evicted descriptor that had
+writes queued is closed through the writer thread (after those writes and their fsync); one never
+written through is closed at once.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from array import array
 from bisect import bisect_right
+from collections import OrderedDict
 from pathlib import Path
 
 from evtctl.broker.log.writer import LogWriter
@@ -25,8 +32,36 @@ from evtctl.broker.protocol.records import (
 SCAN_CHUNK = 1 << 20
 
 
+MAX_OPEN_SEGMENTS = int(os.environ.get("EVTCTL_BROKER_MAX_OPEN_SEGMENTS", "512"))
+
+
 def segment_name(base_offset: int) -> str:
     return f"{base_offset:020d}"
+
+
+class _OpenFiles:
+    """LRU of segments holding an open descriptor. The lock also covers each pread, so a reader thread
+    (the cleaner) never reads a descriptor the loop is evicting."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(8, capacity)
+        self.lock = threading.RLock()
+        self.segments: OrderedDict[Segment, None] = OrderedDict()
+
+    def opened(self, seg: Segment) -> None:
+        self.segments[seg] = None
+        while len(self.segments) > self.capacity:
+            old, _ = self.segments.popitem(last=False)
+            old._release()
+
+    def touch(self, seg: Segment) -> None:
+        self.segments.move_to_end(seg)
+
+    def forget(self, seg: Segment) -> None:
+        self.segments.pop(seg, None)
+
+
+OPEN_FILES = _OpenFiles(MAX_OPEN_SEGMENTS)
 
 
 class Segment:
@@ -36,8 +71,10 @@ class Segment:
         self.directory = directory
         self.base_offset = base_offset
         self.path = directory / f"{segment_name(base_offset)}.log"
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         self.writer = writer
+        self._fd = -1
+        self._written = False  # writes were queued through ``_fd`` (close it through the writer)
+        self.closed = False
         # ``size``: bytes on file and visible to readers; ``pending_size``: including queued writes.
         self.size = os.fstat(self.fd).st_size
         self.pending_size = self.size
@@ -50,7 +87,35 @@ class Segment:
         self.time_ts = array("q")
         self.time_offsets = array("q")
         self._since_index = 1 << 62  # index the first batch
-        self.closed = False
+
+    # ------------------------------------------------------------------ descriptor
+
+    @property
+    def fd(self) -> int:
+        """The open descriptor (opened on demand, counted in the LRU)."""
+        with OPEN_FILES.lock:
+            if self._fd < 0:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+                OPEN_FILES.opened(self)
+            else:
+                OPEN_FILES.touch(self)
+            return self._fd
+
+    def write_fd(self) -> int:
+        """The descriptor for a write queued to the writer thread."""
+        fd = self.fd
+        self._written = True
+        return fd
+
+    def _release(self, *, now: bool = False) -> None:
+        fd, self._fd = self._fd, -1
+        if fd < 0:
+            return
+        if self._written and self.writer is not None and not now:
+            self.writer.close_fd(fd)  # after the queued writes and their fsync
+        else:
+            os.close(fd)
+        self._written = False
 
     # ------------------------------------------------------------------ writing
 
@@ -83,12 +148,16 @@ class Segment:
         self.next_offset = hdr.last_offset + 1
 
     def fsync(self) -> None:
-        os.fsync(self.fd)
+        # A descriptor evicted with writes was fsynced by the writer when it closed it.
+        with OPEN_FILES.lock:
+            if self._fd >= 0:
+                os.fsync(self._fd)
 
     # ------------------------------------------------------------------ reading
 
     def pread(self, size: int, position: int) -> bytes:
-        return os.pread(self.fd, size, position)
+        with OPEN_FILES.lock:
+            return os.pread(self.fd, size, position)
 
     def header_at(self, position: int) -> BatchHeader:
         return parse_header(self.pread(HEADER_SIZE, position))
@@ -156,7 +225,8 @@ class Segment:
         batches, valid_end = self.scan(validate=validate)
         truncated = self.size - valid_end
         if truncated:
-            os.ftruncate(self.fd, valid_end)
+            with OPEN_FILES.lock:
+                os.ftruncate(self.fd, valid_end)
             self.size = valid_end
         self.pending_size = self.size
         self.index_offsets = array("q")
@@ -239,10 +309,9 @@ class Segment:
     def close(self, *, now: bool = False) -> None:
         """Close the file: through the writer, after its queued writes, unless ``now``."""
         if not self.closed:
-            if self.writer is not None and not now:
-                self.writer.close_fd(self.fd)
-            else:
-                os.close(self.fd)
+            with OPEN_FILES.lock:
+                OPEN_FILES.forget(self)
+                self._release(now=now)
             self.closed = True
 
     def delete(self) -> None:
