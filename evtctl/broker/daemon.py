@@ -204,13 +204,19 @@ def stop_daemon(sdir: Path, timeout: float = STOP_TIMEOUT) -> DaemonState | None
     return state
 
 
+# The local development broker is unauthenticated: evtctl's own PLAINTEXT admin client is
+# User:ANONYMOUS and must keep seeing (and managing) topics once ACLs are applied to them.
+LOCAL_BROKER_ARGS = ("--super-users", "User:ANONYMOUS")
+
+
 def ensure_local_broker(state_dir: Path) -> LocalEndpoints:
-    """Start the embedded broker + registry for the ``local`` context unless one is already running."""
+    """Start the embedded broker + registry for the ``local`` context unless one is already running
+    (started with ``LOCAL_BROKER_ARGS``: anonymous clients are super users)."""
     state = read_state(state_dir)
     if state is None or not _can_connect(state.bootstrap):
         if state is not None:
             stop_daemon(state_dir)
-        state = start_daemon(state_dir)
+        state = start_daemon(state_dir, extra_args=list(LOCAL_BROKER_ARGS))
     if state.registry_url is None:
         raise BackendError(
             "the local broker runs without a schema registry",

@@ -132,6 +132,41 @@ def test_ensure_local_broker_starts_once(tmp_path: Path) -> None:
         stop_daemon(state)
 
 
+def test_local_broker_lets_the_anonymous_admin_see_topics_with_acls(tmp_path: Path) -> None:
+    from confluent_kafka.admin import (
+        AclBinding,
+        AclOperation,
+        AclPermissionType,
+        AdminClient,
+        NewTopic,
+        ResourcePatternType,
+        ResourceType,
+    )
+
+    from evtctl.broker.daemon import ensure_local_broker, stop_daemon
+
+    state = tmp_path / ".evtctl"
+    try:
+        local = ensure_local_broker(state)
+        admin = AdminClient({"bootstrap.servers": local.bootstrap})
+        admin.create_topics([NewTopic("guarded", 1, 1)])["guarded"].result(20)
+        acl = AclBinding(
+            ResourceType.TOPIC,
+            "guarded",
+            ResourcePatternType.LITERAL,
+            "User:alice",
+            "*",
+            AclOperation.READ,
+            AclPermissionType.ALLOW,
+        )
+        for f in admin.create_acls([acl]).values():
+            f.result(20)
+        # The topic now has ACLs that do not name ANONYMOUS; evtctl's own client must still see it.
+        assert "guarded" in AdminClient({"bootstrap.servers": local.bootstrap}).list_topics(timeout=20).topics
+    finally:
+        stop_daemon(state)
+
+
 def test_registry_is_hosted_in_the_broker_process(tmp_path: Path) -> None:
     proc = start_broker(tmp_path)  # registry on a free port
     try:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic
 
 from evtctl.broker.state import MetadataStore
 from tests.support.broker import BrokerProcess
@@ -131,3 +131,29 @@ def test_open_files_stay_bounded_with_many_partitions(broker_factory: Factory) -
         assert got == {f"{n}/{p}".encode() for n in names[:5] for p in range(15)}
     finally:
         consumer.close()
+
+
+def test_describe_configs_of_many_topics_keeps_each_topics_overrides(broker_factory: Factory) -> None:
+    # Default entries are shared between topics: an override of one topic must not leak to another.
+    broker = broker_factory("--registry-listen", "off", "-c", "log.retention.ms=3600000")
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    names = [f"cfg.{i:03d}" for i in range(300)]
+    topics = [
+        NewTopic(n, 1, 1, config={"retention.ms": str(1000 + i)} if i % 3 == 0 else {})
+        for i, n in enumerate(names)
+    ]
+    for f in admin.create_topics(topics, operation_timeout=WAIT).values():
+        f.result(WAIT)
+    futures = admin.describe_configs([ConfigResource("topic", n) for n in names], request_timeout=WAIT)
+    for res, fut in futures.items():
+        i = names.index(res.name)
+        entries = fut.result(WAIT)
+        retention = entries["retention.ms"]
+        if i % 3 == 0:
+            assert (retention.value, retention.source) == (
+                str(1000 + i),
+                ConfigSource.DYNAMIC_TOPIC_CONFIG.value,
+            )
+        else:
+            assert (retention.value, retention.source) == ("3600000", ConfigSource.STATIC_BROKER_CONFIG.value)
+        assert entries["cleanup.policy"].value == "delete"

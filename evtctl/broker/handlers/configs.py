@@ -39,39 +39,59 @@ class Source(enum.IntEnum):
 def topic_config_entries(
     broker: Broker, explicit: Mapping[str, str], *, synonyms: bool, docs: bool, version: int
 ) -> list[Message]:
+    """Every catalog config of a topic. Entries of configs the topic does not set are the same for all
+    topics: they are built once per (broker overrides, synonyms, docs) and shared (callers must not mutate
+    them), so describing thousands of topics only builds the entries of their explicit configs."""
     overrides = broker.cfg.broker_overrides
-    out: list[Message] = []
-    for name, defn in TOPIC_CONFIGS.items():
-        chain: list[Message] = []
-        if name in explicit:
-            chain.append({"name": name, "value": explicit[name], "source": Source.DYNAMIC_TOPIC_CONFIG})
-        if defn.broker_synonym and defn.broker_synonym in overrides:
-            chain.append(
-                {
-                    "name": defn.broker_synonym,
-                    "value": overrides[defn.broker_synonym],
-                    "source": Source.STATIC_BROKER_CONFIG,
-                }
-            )
+    key = (tuple(sorted(overrides.items())), synonyms, docs)
+    defaults = _DEFAULT_ENTRIES.get(key)
+    if defaults is None:
+        defaults = [_entry(name, {}, overrides, synonyms=synonyms, docs=docs) for name in TOPIC_CONFIGS]
+        _DEFAULT_ENTRIES[key] = defaults
+    if not explicit:
+        return defaults
+    out = list(defaults)
+    for name in explicit:
+        i = _CONFIG_INDEX.get(name)
+        if i is not None:
+            out[i] = _entry(name, explicit, overrides, synonyms=synonyms, docs=docs)
+    return out
+
+
+_DEFAULT_ENTRIES: dict[tuple[tuple[tuple[str, str], ...], bool, bool], list[Message]] = {}
+_CONFIG_INDEX = {name: i for i, name in enumerate(TOPIC_CONFIGS)}
+
+
+def _entry(
+    name: str, explicit: Mapping[str, str], overrides: Mapping[str, str], *, synonyms: bool, docs: bool
+) -> Message:
+    defn = TOPIC_CONFIGS[name]
+    chain: list[Message] = []
+    if name in explicit:
+        chain.append({"name": name, "value": explicit[name], "source": Source.DYNAMIC_TOPIC_CONFIG})
+    if defn.broker_synonym and defn.broker_synonym in overrides:
         chain.append(
-            {"name": defn.broker_synonym or name, "value": defn.default, "source": Source.DEFAULT_CONFIG}
-        )
-        top = chain[0]
-        value = None if defn.sensitive else top["value"]
-        out.append(
             {
-                "name": name,
-                "value": value,
-                "read_only": False,
-                "config_source": top["source"],
-                "is_default": top["source"] == Source.DEFAULT_CONFIG,
-                "is_sensitive": defn.sensitive,
-                "synonyms": chain if synonyms else [],
-                "config_type": int(defn.type),
-                "documentation": defn.doc if docs else None,
+                "name": defn.broker_synonym,
+                "value": overrides[defn.broker_synonym],
+                "source": Source.STATIC_BROKER_CONFIG,
             }
         )
-    return out
+    chain.append(
+        {"name": defn.broker_synonym or name, "value": defn.default, "source": Source.DEFAULT_CONFIG}
+    )
+    top = chain[0]
+    return {
+        "name": name,
+        "value": None if defn.sensitive else top["value"],
+        "read_only": False,
+        "config_source": top["source"],
+        "is_default": top["source"] == Source.DEFAULT_CONFIG,
+        "is_sensitive": defn.sensitive,
+        "synonyms": chain if synonyms else [],
+        "config_type": int(defn.type),
+        "documentation": defn.doc if docs else None,
+    }
 
 
 def _broker_entries(broker: Broker, *, synonyms: bool, docs: bool) -> list[Message]:
@@ -123,7 +143,7 @@ async def describe_configs(ctx: RequestContext, request: Message) -> Message:
                 entries = topic_config_entries(
                     broker, meta.configs, synonyms=synonyms, docs=docs, version=ctx.api_version
                 )
-                result["configs"] = [e for e in entries if keys is None or e["name"] in keys]
+                result["configs"] = entries if keys is None else [e for e in entries if e["name"] in keys]
         elif rtype in (BROKER, BROKER_LOGGER):
             if not ctx.authorize("DESCRIBE_CONFIGS", "CLUSTER", CLUSTER_NAME):
                 result.update(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, configs=[])
