@@ -146,9 +146,10 @@ def up(
     auto_create_topics: bool = typer.Option(False, "--auto-create-topics/--no-auto-create-topics"),
 ) -> None:
     """Start the broker in the background (no-op if it is already running)."""
-    from evtctl.broker.daemon import start_daemon, state_dir
+    from evtctl.broker.daemon import LOCAL_BROKER_ARGS, start_daemon, state_dir
 
-    extra = ["--auto-create-topics"] if auto_create_topics else []
+    # The same development broker the `local` context starts on demand.
+    extra = [*LOCAL_BROKER_ARGS, *(["--auto-create-topics"] if auto_create_topics else [])]
     state = start_daemon(
         state_dir(), data_dir=data_dir, listen=listen, registry_listen=registry_listen, extra_args=extra
     )

@@ -44,13 +44,9 @@ def cluster_config(ws: Any, context: str | None) -> tuple[ClusterConfig, bool]:
                 "the embedded reference broker is not available in this build",
                 help="point a context of kind: kafka at a running cluster",
             )
-        sdir = Path(ws.config.state_dir)
-        start_daemon = getattr(daemon, "start_daemon", None)
-        if start_daemon is not None and daemon is not None and daemon.read_state(sdir) is None:
-            # evtctl administers the embedded broker as a super user: once a topic has ACLs, an
-            # ordinary anonymous client would no longer see it, and plan would never converge
-            start_daemon(sdir, extra_args=["--super-users", "User:ANONYMOUS"])
-        endpoints = ensure_local_broker(sdir)
+        # ensure_local_broker starts the development broker with evtctl's anonymous client as a
+        # super user, so topics keep being visible to plan once their ACLs are applied.
+        endpoints = ensure_local_broker(Path(ws.config.state_dir))
         return ClusterConfig(endpoints.bootstrap, endpoints.registry_url), True
     sec = ctx.security
     loc: Location | None = getattr(ctx, "location", None)
