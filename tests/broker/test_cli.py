@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.broker import REPO_ROOT, BrokerProcess, start_broker
+from tests.support.broker import BrokerProcess, start_broker
+from tests.support.process import REPO_ROOT
 
 ENV = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
 

@@ -12,7 +12,8 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from tests.broker_groups.helpers import create_topic, produce_values
-from tests.support.broker import REPO_ROOT, BrokerProcess
+from tests.support.broker import BrokerProcess
+from tests.support.process import REPO_ROOT
 
 
 def read_all(bootstrap: str, topic: str, isolation: str, partitions: int = 1, idle: float = 1.0) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.broker import REPO_ROOT
+from tests.support.process import REPO_ROOT
 
 
 @pytest.mark.parametrize(

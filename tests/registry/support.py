@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.process import launch, terminate
+
 READY = re.compile(r"evtctl registry ready url=(\S+)")
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
@@ -27,8 +25,6 @@ class RegistryProcess:
         self.stderr_path = data_dir.parent / f"{data_dir.name}.stderr"
 
     def start(self) -> RegistryProcess:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         args = [
             sys.executable,
             "-m",
@@ -37,30 +33,12 @@ class RegistryProcess:
             self.listen,
             "--data-dir",
             str(self.data_dir),
+            *self.extra_args,
         ]
-        with open(self.stderr_path, "ab") as err:
-            self.proc = subprocess.Popen(
-                [*args, *self.extra_args], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=err
-            )
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        buf = b""
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 4096)
-                if not chunk:
-                    break
-                buf += chunk
-                m = READY.search(buf.decode(errors="replace"))
-                if m:
-                    self.url = m.group(1)
-                    self.listen = self.url.split("://", 1)[1]  # same port after restart
-                    return self
-            elif self.proc.poll() is not None:
-                break
-        self._terminate(signal.SIGKILL)
-        raise RuntimeError(f"registry did not start: {buf!r}\n{self.stderr()}")
+        self.proc, m = launch(args, self.stderr_path, READY, timeout=START_TIMEOUT, what="registry")
+        self.url = m.group(1)
+        self.listen = self.url.split("://", 1)[1]  # same port after restart
+        return self
 
     def stderr(self) -> str:
         try:
@@ -71,16 +49,7 @@ class RegistryProcess:
     def _terminate(self, sig: int) -> int | None:
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(STOP_TIMEOUT)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        code = self.proc.returncode
+        code = terminate(self.proc, sig, STOP_TIMEOUT)
         self.proc = None
         return code
 

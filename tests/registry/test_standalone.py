@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.registry.support import REPO_ROOT
+from tests.support.process import REPO_ROOT
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -9,19 +9,17 @@ Or use the ``broker_factory`` fixture, which stops every broker it started.
 
 from __future__ import annotations
 
-import os
 import re
-import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.process import launch, terminate
+
 READY = re.compile(r"evtctl broker ready kafka=(\S+) registry=(\S+)")
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
@@ -58,35 +56,14 @@ class BrokerProcess:
         return args + list(self.extra_args)
 
     def start(self) -> BrokerProcess:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        env.setdefault("PYTHONUNBUFFERED", "1")
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
-        self.proc = subprocess.Popen(self._args(), cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=log)
-        log.close()
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        buf = b""
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 4096)
-                if not chunk:
-                    break
-                buf += chunk
-                m = READY.search(buf.decode(errors="replace"))
-                if m:
-                    self.bootstrap = m.group(1)
-                    self.registry_url = None if m.group(2) == "off" else m.group(2)
-                    # Keep the same ports across restart() so clients can reconnect.
-                    self._listen = self.bootstrap
-                    if self.registry_url:
-                        self._registry_listen = self.registry_url.removeprefix("http://")
-                    return self
-            elif self.proc.poll() is not None:
-                break
-        self._terminate(signal.SIGKILL)
-        raise RuntimeError(f"broker did not become ready; output: {buf!r}; log:\n{self.log_text()[-4000:]}")
+        self.proc, m = launch(self._args(), self.log_path, READY, timeout=START_TIMEOUT, what="broker")
+        self.bootstrap = m.group(1)
+        self.registry_url = None if m.group(2) == "off" else m.group(2)
+        # Keep the same ports across restart() so clients can reconnect.
+        self._listen = self.bootstrap
+        if self.registry_url:
+            self._registry_listen = self.registry_url.removeprefix("http://")
+        return self
 
     def log_text(self) -> str:
         try:
@@ -97,16 +74,7 @@ class BrokerProcess:
     def _terminate(self, sig: int) -> int | None:
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(STOP_TIMEOUT)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        code = self.proc.returncode
+        code = terminate(self.proc, sig, STOP_TIMEOUT)
         self.proc = None
         return code
 
