@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from evtctl.kafka.units import format_duration_ms
 from evtctl.lint.diagnostics import Severity
 from evtctl.lint.rule import Finding, LintContext, finding, rule
 from evtctl.lint.rules.topics import retention_ms
-from evtctl.manifest.model import DeliveryGuarantee, OffsetReset
+from evtctl.manifest.model import Consumption, DeliveryGuarantee, OffsetReset
 
 _ALO = DeliveryGuarantee.AT_LEAST_ONCE
 _EO = DeliveryGuarantee.EFFECTIVELY_ONCE
+
+# The good example of both EVT201 and EVT202: an at-least-once consumer needs both declarations.
+_SAFE_AT_LEAST_ONCE = """
+        kind: Service
+        metadata: {name: inventory}
+        spec:
+          consumes:
+            - topic: shop.orders.created
+              deliveryGuarantee: at-least-once
+              idempotencyKey: eventId
+              deadLetterTopic: shop.inventory.dlq
+    """
+
+
+def _at_least_once_without(
+    ctx: LintContext, declared: Callable[[Consumption], str | None], what: str, help: str
+) -> Iterator[Finding]:
+    """At-least-once consumptions for which ``declared`` gives nothing."""
+    for service in ctx.workspace.services:
+        for cons in service.consumes:
+            if cons.delivery is _ALO and not declared(cons):
+                yield finding(
+                    service,
+                    f"Service {service.name!r} consumes {cons.topic!r} at-least-once without {what}.",
+                    location=cons.location,
+                    help=help,
+                )
 
 
 @rule(
@@ -32,28 +59,15 @@ _EO = DeliveryGuarantee.EFFECTIVELY_ONCE
           consumes:
             - {topic: shop.orders.created, deliveryGuarantee: at-least-once}
     """,
-    good="""
-        kind: Service
-        metadata: {name: inventory}
-        spec:
-          consumes:
-            - topic: shop.orders.created
-              deliveryGuarantee: at-least-once
-              idempotencyKey: eventId
-              deadLetterTopic: shop.inventory.dlq
-    """,
+    good=_SAFE_AT_LEAST_ONCE,
 )
 def missing_idempotency_key(ctx: LintContext) -> Iterator[Finding]:
-    for service in ctx.workspace.services:
-        for cons in service.consumes:
-            if cons.delivery is _ALO and not cons.idempotency_key:
-                yield finding(
-                    service,
-                    f"Service {service.name!r} consumes {cons.topic!r} at-least-once "
-                    "without an idempotency key.",
-                    location=cons.location,
-                    help="declare idempotencyKey (e.g. eventId) and deduplicate on it",
-                )
+    yield from _at_least_once_without(
+        ctx,
+        lambda cons: cons.idempotency_key,
+        "an idempotency key",
+        "declare idempotencyKey (e.g. eventId) and deduplicate on it",
+    )
 
 
 @rule(
@@ -74,28 +88,15 @@ def missing_idempotency_key(ctx: LintContext) -> Iterator[Finding]:
           consumes:
             - {topic: shop.orders.created, deliveryGuarantee: at-least-once, idempotencyKey: eventId}
     """,
-    good="""
-        kind: Service
-        metadata: {name: inventory}
-        spec:
-          consumes:
-            - topic: shop.orders.created
-              deliveryGuarantee: at-least-once
-              idempotencyKey: eventId
-              deadLetterTopic: shop.inventory.dlq
-    """,
+    good=_SAFE_AT_LEAST_ONCE,
 )
 def missing_dead_letter(ctx: LintContext) -> Iterator[Finding]:
-    for service in ctx.workspace.services:
-        for cons in service.consumes:
-            if cons.delivery is _ALO and not cons.dead_letter_topic:
-                yield finding(
-                    service,
-                    f"Service {service.name!r} consumes {cons.topic!r} at-least-once "
-                    "without a dead-letter topic.",
-                    location=cons.location,
-                    help="declare deadLetterTopic for events that keep failing",
-                )
+    yield from _at_least_once_without(
+        ctx,
+        lambda cons: cons.dead_letter_topic,
+        "a dead-letter topic",
+        "declare deadLetterTopic for events that keep failing",
+    )
 
 
 @rule(
