@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 
 from evtctl.lint.diagnostics import Severity
 from evtctl.lint.rule import Finding, LintContext, finding, rule
@@ -319,14 +319,7 @@ def mixed_traffic_topic(ctx: LintContext) -> Iterator[Finding]:
     """,
 )
 def topic_without_producer(ctx: LintContext) -> Iterator[Finding]:
-    for topic in ctx.workspace.topics:
-        if topic.name not in ctx.index.producers and not ctx.index.is_auxiliary(topic.name):
-            yield finding(
-                topic,
-                f"Topic {topic.name!r} has no producer.",
-                at=("metadata", "name"),
-                help="declare the producing service, or delete the topic",
-            )
+    yield from _topics_without(ctx, ctx.index.producers, "producer", "producing")
 
 
 @rule(
@@ -352,11 +345,16 @@ def topic_without_producer(ctx: LintContext) -> Iterator[Finding]:
     """,
 )
 def topic_without_consumer(ctx: LintContext) -> Iterator[Finding]:
+    yield from _topics_without(ctx, ctx.index.consumers, "consumer", "consuming")
+
+
+def _topics_without(ctx: LintContext, users: Container[str], role: str, acting: str) -> Iterator[Finding]:
+    """Business topics (not dead-letter or retry plumbing) that no service in ``users`` names."""
     for topic in ctx.workspace.topics:
-        if topic.name not in ctx.index.consumers and not ctx.index.is_auxiliary(topic.name):
+        if topic.name not in users and not ctx.index.is_auxiliary(topic.name):
             yield finding(
                 topic,
-                f"Topic {topic.name!r} has no consumer.",
+                f"Topic {topic.name!r} has no {role}.",
                 at=("metadata", "name"),
-                help="declare the consuming service, or delete the topic",
+                help=f"declare the {acting} service, or delete the topic",
             )
