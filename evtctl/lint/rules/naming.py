@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from evtctl.lint.diagnostics import Severity
 from evtctl.lint.rule import Finding, LintContext, finding, rule
-from evtctl.manifest.model import Topic
+from evtctl.manifest.model import Metadata, Topic
 
 _NAME = ("metadata", "name")
 
@@ -69,15 +69,9 @@ def topic_naming(ctx: LintContext) -> Iterator[Finding]:
     """,
 )
 def missing_owner(ctx: LintContext) -> Iterator[Finding]:
-    for resource in (*ctx.workspace.topics, *ctx.workspace.services):
-        if not resource.metadata.owner:
-            kind = type(resource).__name__
-            yield finding(
-                resource,
-                f"{kind} {resource.name!r} has no owner.",
-                at=("metadata",),
-                help="set metadata.owner to the responsible team",
-            )
+    yield from _without_metadata(
+        ctx, lambda meta: meta.owner, "owner", "set metadata.owner to the responsible team"
+    )
 
 
 @rule(
@@ -105,14 +99,25 @@ def missing_owner(ctx: LintContext) -> Iterator[Finding]:
     """,
 )
 def missing_description(ctx: LintContext) -> Iterator[Finding]:
+    yield from _without_metadata(
+        ctx,
+        lambda meta: (meta.description or "").strip(),
+        "description",
+        "set metadata.description to one sentence about what it carries or does",
+    )
+
+
+def _without_metadata(
+    ctx: LintContext, declared: Callable[[Metadata], str | None], what: str, help: str
+) -> Iterator[Finding]:
+    """Topics and services for which ``declared`` gives nothing."""
     for resource in (*ctx.workspace.topics, *ctx.workspace.services):
-        if not (resource.metadata.description or "").strip():
-            kind = type(resource).__name__
+        if not declared(resource.metadata):
             yield finding(
                 resource,
-                f"{kind} {resource.name!r} has no description.",
+                f"{type(resource).__name__} {resource.name!r} has no {what}.",
                 at=("metadata",),
-                help="set metadata.description to one sentence about what it carries or does",
+                help=help,
             )
 
 
