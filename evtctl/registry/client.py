@@ -508,47 +508,53 @@ class RegistryClient:
         return [str(t) for t in self.request("GET", "/schemas/types")]
 
     # -- config and mode -----------------------------------------------------------------------
-    def get_config(self, subject: str | None = None, *, default_to_global: bool = False) -> str | None:
-        """The compatibility level (global, or of ``subject``); None if the subject has none set."""
-        path = "/config" if subject is None else f"/config/{_seg(subject)}"
+    # /config and /mode share one layout: global at /{resource}, per subject at /{resource}/{subject}.
+    def _get_setting(
+        self, resource: str, subject: str | None, default_to_global: bool, unset_code: int
+    ) -> Any:
+        """The decoded GET answer, or None when ``subject`` has no setting of its own."""
         try:
-            data = self.request("GET", path, params={"defaultToGlobal": default_to_global or None})
+            return self.request(
+                "GET", _setting_path(resource, subject), params={"defaultToGlobal": default_to_global or None}
+            )
         except RegistryError as exc:
-            if subject is not None and exc.error_code in (SUBJECT_COMPAT_NOT_CONFIGURED, SUBJECT_NOT_FOUND):
+            if subject is not None and exc.error_code in (unset_code, SUBJECT_NOT_FOUND):
                 return None
             raise
-        level = data.get("compatibilityLevel") or data.get("compatibility")
-        return None if level is None else str(level)
+
+    def get_config(self, subject: str | None = None, *, default_to_global: bool = False) -> str | None:
+        """The compatibility level (global, or of ``subject``); None if the subject has none set."""
+        data = self._get_setting("config", subject, default_to_global, SUBJECT_COMPAT_NOT_CONFIGURED)
+        return None if data is None else _level(data)
 
     def set_config(self, level: str, subject: str | None = None) -> str:
-        path = "/config" if subject is None else f"/config/{_seg(subject)}"
-        data = self.request("PUT", path, body={"compatibility": level.upper()})
+        data = self.request("PUT", _setting_path("config", subject), body={"compatibility": level.upper()})
         return str(data.get("compatibility") or data.get("compatibilityLevel"))
 
     def delete_config(self, subject: str | None = None) -> str | None:
         """Remove a subject's (or the global) level; returns the level that was removed."""
-        path = "/config" if subject is None else f"/config/{_seg(subject)}"
-        data = self.request("DELETE", path)
-        if not isinstance(data, Mapping):
-            return None
-        level = data.get("compatibilityLevel") or data.get("compatibility")
-        return None if level is None else str(level)
+        data = self.request("DELETE", _setting_path("config", subject))
+        return _level(data) if isinstance(data, Mapping) else None
 
     def get_mode(self, subject: str | None = None, *, default_to_global: bool = False) -> str | None:
-        path = "/mode" if subject is None else f"/mode/{_seg(subject)}"
-        try:
-            data = self.request("GET", path, params={"defaultToGlobal": default_to_global or None})
-        except RegistryError as exc:
-            if subject is not None and exc.error_code in (SUBJECT_MODE_NOT_CONFIGURED, SUBJECT_NOT_FOUND):
-                return None
-            raise
-        return str(data["mode"])
+        data = self._get_setting("mode", subject, default_to_global, SUBJECT_MODE_NOT_CONFIGURED)
+        return None if data is None else str(data["mode"])
 
     def set_mode(self, mode: str, subject: str | None = None, *, force: bool = False) -> str:
-        path = "/mode" if subject is None else f"/mode/{_seg(subject)}"
+        path = _setting_path("mode", subject)
         data = self.request("PUT", path, params={"force": force or None}, body={"mode": mode.upper()})
         return str(data["mode"])
 
     def delete_mode(self, subject: str) -> str | None:
-        data = self.request("DELETE", f"/mode/{_seg(subject)}")
+        data = self.request("DELETE", _setting_path("mode", subject))
         return str(data["mode"]) if isinstance(data, Mapping) and "mode" in data else None
+
+
+def _setting_path(resource: str, subject: str | None) -> str:
+    return f"/{resource}" if subject is None else f"/{resource}/{_seg(subject)}"
+
+
+def _level(data: Mapping[str, Any]) -> str | None:
+    # Confluent answers GET with compatibilityLevel and PUT with compatibility; accept either.
+    level = data.get("compatibilityLevel") or data.get("compatibility")
+    return None if level is None else str(level)
