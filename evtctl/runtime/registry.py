@@ -1,8 +1,8 @@
 """Schema resolution for generated clients: writer schemas by id, own schema ids by lookup, cached.
 
-The registry is reached through :class:`evtctl.registry.client.RegistryClient` (or anything with
-the same three methods, see :class:`SchemaRegistry`). Both directions are cached forever: a schema
-id is immutable in a Confluent registry, and so is the (subject, schema) -> id binding.
+The registry is reached through :class:`evtctl.registry.client.RegistryClient`. Both directions are
+cached forever: a schema id is immutable in a Confluent registry, and so is the (subject, schema) ->
+id binding.
 """
 
 from __future__ import annotations
@@ -10,42 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-from evtctl.registry.client import RegisteredSchema, RegistryClient, SchemaById, SchemaReference
+from evtctl.registry.client import RegistryClient, SchemaById, SchemaReference
 
 T = TypeVar("T")
-
-
-class SchemaRegistry(Protocol):
-    """The part of a Confluent registry client the runtime uses."""
-
-    def schema_by_id(self, schema_id: int, *, subject: str | None = None) -> SchemaById: ...
-
-    def lookup(
-        self,
-        subject: str,
-        schema: str,
-        schema_type: str = "AVRO",
-        references: Sequence[SchemaReference] = (),
-        *,
-        normalize: bool = False,
-        deleted: bool = False,
-    ) -> RegisteredSchema | None: ...
-
-    def get_latest(self, subject: str) -> RegisteredSchema | None: ...
-
-    def register(
-        self,
-        subject: str,
-        schema: str,
-        schema_type: str = "AVRO",
-        references: Sequence[SchemaReference] = (),
-        *,
-        normalize: bool = False,
-        schema_id: int | None = None,
-        version: int | None = None,
-    ) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +32,7 @@ class SchemaNotRegisteredError(LookupError):
 class SchemaCache:
     """Thread-safe memo of registry answers and of objects parsed from them."""
 
-    def __init__(self, registry: SchemaRegistry) -> None:
+    def __init__(self, registry: RegistryClient) -> None:
         self.registry = registry
         self._lock = threading.Lock()
         self._by_id: dict[int, SchemaById] = {}
