@@ -60,6 +60,36 @@ def _optional(inner: PyType) -> PyType:
     )
 
 
+def _list_of(item: PyType) -> PyType:
+    annotation = f"list[{item.annotation}]"
+    if item.identity:
+        return PyType(annotation)
+    return PyType(
+        annotation,
+        lambda v, d: f"[{item.to_wire(f'i{d}', d + 1)} for i{d} in {v}]",
+        lambda v, d: f"[{item.from_wire(f'i{d}', d + 1)} for i{d} in {v}]",
+        identity=False,
+    )
+
+
+def _dict_of(val: PyType) -> PyType:
+    annotation = f"dict[str, {val.annotation}]"
+    if val.identity:
+        return PyType(annotation)
+    return PyType(
+        annotation,
+        lambda v, d: f"{{k{d}: {val.to_wire(f'v{d}', d + 1)} for k{d}, v{d} in {v}.items()}}",
+        lambda v, d: f"{{k{d}: {val.from_wire(f'v{d}', d + 1)} for k{d}, v{d} in {v}.items()}}",
+        identity=False,
+    )
+
+
+def _without_null(types: list[PyType]) -> tuple[list[PyType], bool]:
+    """A union's non-null branches, and whether null was one of the branches."""
+    non_null = [t for t in types if t.annotation != "None"]
+    return non_null, len(non_null) < len(types)
+
+
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
     name: str  # Python attribute
@@ -71,6 +101,31 @@ class FieldSpec:
     factory: bool = False  # default is a zero-argument callable (dataclasses.field(default_factory=...))
     omit_none: bool = False  # JSON: leave the key out when the value is None
     doc: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        wire_name: str,
+        t: PyType,
+        *,
+        default: str | None,
+        factory: bool = False,
+        omit_none: bool = False,
+        doc: str | None,
+    ) -> FieldSpec:
+        """The field ``name`` of type ``t``, read from and written to the key ``wire_name``."""
+        return cls(
+            name=name,
+            wire_name=wire_name,
+            annotation=t.annotation,
+            to_code=t.to_wire(f"self.{name}", 0),
+            from_code=t.from_wire(f'data["{wire_name}"]', 0),
+            default=default,
+            factory=factory,
+            omit_none=omit_none,
+            doc=doc,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,33 +269,17 @@ class AvroModels:
             self._named[full] = PyType("bytes")
             return self._named[full]
         if kind == "array":
-            item = self._type(schema["items"], namespace=namespace, origin=origin)
-            if item.identity:
-                return PyType(f"list[{item.annotation}]")
-            return PyType(
-                f"list[{item.annotation}]",
-                lambda v, d: f"[{item.to_wire(f'i{d}', d + 1)} for i{d} in {v}]",
-                lambda v, d: f"[{item.from_wire(f'i{d}', d + 1)} for i{d} in {v}]",
-                identity=False,
-            )
+            return _list_of(self._type(schema["items"], namespace=namespace, origin=origin))
         if kind == "map":
-            val = self._type(schema["values"], namespace=namespace, origin=origin)
-            if val.identity:
-                return PyType(f"dict[str, {val.annotation}]")
-            return PyType(
-                f"dict[str, {val.annotation}]",
-                lambda v, d: f"{{k{d}: {val.to_wire(f'v{d}', d + 1)} for k{d}, v{d} in {v}.items()}}",
-                lambda v, d: f"{{k{d}: {val.from_wire(f'v{d}', d + 1)} for k{d}, v{d} in {v}.items()}}",
-                identity=False,
-            )
+            return _dict_of(self._type(schema["values"], namespace=namespace, origin=origin))
         if isinstance(kind, (str, list, Mapping)):
             return self._type(kind, namespace=namespace, origin=origin)
         raise InputError(f"unsupported Avro schema {schema!r}", location=Location(file=origin))
 
     def _union(self, branches: list[Any], *, namespace: str, origin: str) -> PyType:
-        types = [self._type(b, namespace=namespace, origin=origin) for b in branches]
-        non_null = [t for t in types if t.annotation != "None"]
-        nullable = len(non_null) < len(types)
+        non_null, nullable = _without_null(
+            [self._type(b, namespace=namespace, origin=origin) for b in branches]
+        )
         if len(non_null) == 1:
             return _optional(non_null[0]) if nullable else non_null[0]
         annotation = " | ".join([t.annotation for t in non_null] + (["None"] if nullable else []))
@@ -286,18 +325,7 @@ class AvroModels:
             default, factory = (None, False)
             if "default" in raw:
                 default, factory = self._default(raw["default"], raw["type"], t, origin)
-            fields.append(
-                FieldSpec(
-                    name=py,
-                    wire_name=wire,
-                    annotation=t.annotation,
-                    to_code=t.to_wire(f"self.{py}", 0),
-                    from_code=t.from_wire(f'data["{wire}"]', 0),
-                    default=default,
-                    factory=factory,
-                    doc=raw.get("doc"),
-                )
-            )
+            fields.append(FieldSpec.of(py, wire, t, default=default, factory=factory, doc=raw.get("doc")))
         spec = ClassSpec(
             name=name, fields=tuple(fields), format="AVRO", full_name=full, doc=schema.get("doc")
         )
@@ -429,36 +457,20 @@ class JsonModels:
                 )
             return PyType("str")
         if kind == "array":
-            item = self._type(schema.get("items", {}), f"{name}Item", f"{pointer}/items")
-            if item.identity:
-                return PyType(f"list[{item.annotation}]")
-            return PyType(
-                f"list[{item.annotation}]",
-                lambda v, d: f"[{item.to_wire(f'i{d}', d + 1)} for i{d} in {v}]",
-                lambda v, d: f"[{item.from_wire(f'i{d}', d + 1)} for i{d} in {v}]",
-                identity=False,
-            )
+            return _list_of(self._type(schema.get("items", {}), f"{name}Item", f"{pointer}/items"))
         if kind == "object" or "properties" in schema:
             props = schema.get("properties")
             extra = schema.get("additionalProperties")
             if not props and isinstance(extra, Mapping):
-                val = self._type(extra, f"{name}Value", f"{pointer}/additionalProperties")
-                if val.identity:
-                    return PyType(f"dict[str, {val.annotation}]")
-                return PyType(
-                    f"dict[str, {val.annotation}]",
-                    lambda v, d: f"{{k{d}: {val.to_wire(f'v{d}', d + 1)} for k{d}, v{d} in {v}.items()}}",
-                    lambda v, d: f"{{k{d}: {val.from_wire(f'v{d}', d + 1)} for k{d}, v{d} in {v}.items()}}",
-                    identity=False,
-                )
+                return _dict_of(self._type(extra, f"{name}Value", f"{pointer}/additionalProperties"))
             return self._object(schema, name, pointer)
         models.imports.add("Any")
         return PyType("Any")
 
     def _union(self, branches: list[Any], name: str, pointer: str) -> PyType:
-        types = [self._type(b, name, f"{pointer}/{i}") for i, b in enumerate(branches)]
-        non_null = [t for t in types if t.annotation != "None"]
-        nullable = len(non_null) < len(types)
+        non_null, nullable = _without_null(
+            [self._type(b, name, f"{pointer}/{i}") for i, b in enumerate(branches)]
+        )
         if len(non_null) == 1:
             return _optional(non_null[0]) if nullable else non_null[0]
         if all(t.identity for t in non_null):
@@ -481,7 +493,6 @@ class JsonModels:
             sub = props[wire]
             t = self._type(sub, name + pascal(wire), f"{pointer}/properties/{wire}")
             default: str | None = None
-            factory = False
             omit = False
             if wire not in required:
                 raw_default = sub.get("default") if isinstance(sub, Mapping) else None
@@ -495,19 +506,8 @@ class JsonModels:
                     default, omit = "None", True
                     if not t.annotation.endswith("| None") and t.annotation not in ("Any", "None"):
                         t = _optional(t)
-            fields.append(
-                FieldSpec(
-                    name=py,
-                    wire_name=wire,
-                    annotation=t.annotation,
-                    to_code=t.to_wire(f"self.{py}", 0),
-                    from_code=t.from_wire(f'data["{wire}"]', 0),
-                    default=default,
-                    factory=factory,
-                    omit_none=omit,
-                    doc=sub.get("description") if isinstance(sub, Mapping) else None,
-                )
-            )
+            doc = sub.get("description") if isinstance(sub, Mapping) else None
+            fields.append(FieldSpec.of(py, wire, t, default=default, omit_none=omit, doc=doc))
         spec = ClassSpec(
             name=name, fields=tuple(fields), format="JSON", full_name=pointer, doc=schema.get("description")
         )
