@@ -8,15 +8,17 @@ manifest or file-system order.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from evtctl.codegen.models import AvroModels, ClassSpec, EnumSpec, FieldSpec, JsonModels, ModelSet, PyType
 from evtctl.codegen.naming import identifier, pascal, snake
 from evtctl.errors import InputError, Location, UsageError
-from evtctl.manifest.model import SchemaRef, Service, Workspace
+from evtctl.manifest.model import Consumption, Production, SchemaRef, Service, Workspace
+
+U = TypeVar("U", Production, Consumption)
 
 
 @dataclass(slots=True)
@@ -223,6 +225,16 @@ def _unique(names: Iterable[str]) -> bool:
     return len(set(listed)) == len(listed)
 
 
+def _with_contract(
+    uses: Iterable[U], by_topic: dict[str, dict[str, Any]]
+) -> Iterator[tuple[U, dict[str, Any]]]:
+    """(production or consumption, topic context) for each use of a topic that has a value contract."""
+    for use in sorted(uses, key=lambda u: u.topic):
+        t = by_topic.get(use.topic)
+        if t is not None:
+            yield use, t
+
+
 def build_context(ws: Workspace, *, package: str, service: str | None = None) -> dict[str, Any]:
     """The full template context for the workspace, or for what one service produces and consumes."""
     build = Build()
@@ -257,43 +269,33 @@ def build_context(ws: Workspace, *, package: str, service: str | None = None) ->
     resets = {g.group_id: g.offset_reset.value for g in ws.consumer_groups}
     service_ctx: list[dict[str, Any]] = []
     for svc in services:
-        producers = []
-        for prod in sorted(svc.produces, key=lambda p: p.topic):
-            t = by_topic.get(prod.topic)
-            if t is None:
-                continue
-            producers.append(
-                {
-                    "class": f"{t['class']}Producer",
-                    "base": f"topics.{t['class']}Producer",
-                    "topic": t,
-                    "key_expr": _record_key_expr(build, t)
-                    or _key_expr(prod.partition_key, t["value"].type_name, t["value"].format),
-                    "key_field": prod.partition_key,
-                    "guarantee": prod.delivery.value,
-                    "transactional_id": svc.transactional_id,
-                }
-            )
-        consumers = []
-        for cons in sorted(svc.consumes, key=lambda c: c.topic):
-            t = by_topic.get(cons.topic)
-            if t is None:
-                continue
-            consumers.append(
-                {
-                    "class": f"{t['class']}Consumer",
-                    "base": f"topics.{t['class']}Consumer",
-                    "topic": t,
-                    "group": cons.group,
-                    "guarantee": cons.delivery.value,
-                    "retry": _retry(cons),
-                    "dead_letter": cons.dead_letter_topic,
-                    "idempotency_expr": _key_expr(
-                        cons.idempotency_key, t["value"].type_name, t["value"].format
-                    ),
-                    "offset_reset": resets.get(cons.group, "earliest"),
-                }
-            )
+        producers = [
+            {
+                "class": f"{t['class']}Producer",
+                "base": f"topics.{t['class']}Producer",
+                "topic": t,
+                "key_expr": _record_key_expr(build, t)
+                or _key_expr(prod.partition_key, t["value"].type_name, t["value"].format),
+                "key_field": prod.partition_key,
+                "guarantee": prod.delivery.value,
+                "transactional_id": svc.transactional_id,
+            }
+            for prod, t in _with_contract(svc.produces, by_topic)
+        ]
+        consumers = [
+            {
+                "class": f"{t['class']}Consumer",
+                "base": f"topics.{t['class']}Consumer",
+                "topic": t,
+                "group": cons.group,
+                "guarantee": cons.delivery.value,
+                "retry": _retry(cons),
+                "dead_letter": cons.dead_letter_topic,
+                "idempotency_expr": _key_expr(cons.idempotency_key, t["value"].type_name, t["value"].format),
+                "offset_reset": resets.get(cons.group, "earliest"),
+            }
+            for cons, t in _with_contract(svc.consumes, by_topic)
+        ]
         if not producers and not consumers:
             continue  # nothing with a contract to generate for this service
         service_ctx.append(
