@@ -432,12 +432,28 @@ class _Peer:
         self.proc.stop()
 
 
+def _read_committed(bootstrap: str, topic: str) -> Consumer:
+    """A reader of partition 0 from the start that sees committed transactions only."""
+    from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+    reader = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "unused",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+    )
+    reader.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    return reader
+
+
 @pytest.mark.parametrize("broker_kind", ["reference", pytest.param("tansu", marks=pytest.mark.tansu)])
 def test_effectively_once_producer_is_transactional(
     tmp_path: Path, settings: ClientSettings, v1: ModuleType, broker_kind: str
 ) -> None:
     """Transactions on the reference broker and on Tansu, with the reference registry."""
-    from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+    from confluent_kafka import TopicPartition
 
     tansu = _Peer(broker_kind, tmp_path)
     try:
@@ -455,15 +471,7 @@ def test_effectively_once_producer_is_transactional(
             producer.send(pb.PaymentCaptured(order_id="o-aborted", amount_cents=1))
             raise RuntimeError("declined")
         producer.send(pb.PaymentCaptured(order_id="o-3", amount_cents=300))  # its own transaction
-        reader = Consumer(
-            {
-                "bootstrap.servers": tansu.bootstrap,
-                "group.id": "unused",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-            }
-        )
-        reader.assign([TopicPartition("shop.payments", 0, OFFSET_BEGINNING)])
+        reader = _read_committed(tansu.bootstrap, "shop.payments")
         seen: list[str] = []
         deadline = time.monotonic() + 20
         try:
@@ -503,15 +511,7 @@ def test_effectively_once_producer_is_transactional(
             metrics = consumer.run(max_events=3, timeout=60)
             assert (metrics.handled, metrics.retries) == (3, 3)
             (committed,) = consumer.consumer.committed([TopicPartition("shop.payments", 0)], timeout=10)
-        reader = Consumer(
-            {
-                "bootstrap.servers": tansu.bootstrap,
-                "group.id": "unused",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-            }
-        )
-        reader.assign([TopicPartition("shop.payments.audit", 0, OFFSET_BEGINNING)])
+        reader = _read_committed(tansu.bootstrap, "shop.payments.audit")
         out: list[str] = []
         deadline = time.monotonic() + 10
         try:
