@@ -9,6 +9,8 @@ DescribeClientQuotas, one ListGroups), and every change kind is applied in one b
 from __future__ import annotations
 
 import concurrent.futures
+import functools
+import struct
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -37,8 +39,10 @@ def _ck() -> Any:
     return confluent_kafka.admin
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_live_config(name: str, value: str) -> str:
-    """Kafka's string for a config as the catalog normalizes it; unknown names pass through."""
+    """Kafka's string for a config as the catalog normalizes it; unknown names pass through.
+    Cached: on a large cluster the same (name, value) pairs repeat across thousands of topics."""
     if name not in TOPIC_CONFIGS:
         return value
     try:
@@ -145,7 +149,18 @@ class KafkaBackend:
             layout[name] = (len(parts), len(first.replicas) if first is not None else 0)
         configs: dict[str, dict[str, str]] = {name: {} for name in layout}
         described = sorted(n for n in layout if wants_configs is None or wants_configs(n))
-        if described:
+        raw = self._raw_topic_configs(described) if described else None
+        if raw is not None:
+            for name in described:
+                found = raw.get(name)
+                if found is None or found.error_code:
+                    why = "no answer" if found is None else found.error_message or f"error {found.error_code}"
+                    raise BackendError(
+                        f"DescribeConfigs failed for topic {name!r}: {why}",
+                        location=Location(context="DescribeConfigs"),
+                    )
+                configs[name] = {k: normalize_live_config(k, v) for k, v in found.overrides}
+        elif described:
             self.round_trips += 1
             futures = self._admin.describe_configs(
                 [ConfigResource(ResourceType.TOPIC, name) for name in described],
@@ -169,6 +184,30 @@ class KafkaBackend:
             name: TopicState(name, parts, repl, tuple(sorted(configs[name].items())))
             for name, (parts, repl) in layout.items()
         }
+
+    def _raw_topic_configs(self, names: Sequence[str]) -> dict[str, wire.TopicConfigs] | None:
+        """Every topic's overrides in one raw DescribeConfigs, or None to use librdkafka instead.
+
+        librdkafka builds a Python ConfigEntry for each of the ~35 entries of each topic (7 s for
+        10,000 topics); the raw answer is parsed keeping only the overrides. Not on SASL listeners
+        (the raw socket does not authenticate) nor on brokers without a non-flexible version; a
+        connection or decoding failure also falls back, so the raw path can only make a plan faster."""
+        if self.config.sasl_mechanism:
+            return None
+        version = wire.describe_configs_version(self.capabilities.versions.get(wire.DESCRIBE_CONFIGS))
+        if version is None:
+            return None
+        host, port = self.config.bootstrap_hosts()[0]
+        body = wire.describe_topic_configs_request(names, version)
+        try:
+            with wire.connect(self.config, host, port) as sock:
+                sock.settimeout(self.write_timeout)
+                reader = wire.exchange(sock, wire.DESCRIBE_CONFIGS, version, body)
+            result = wire.parse_describe_topic_configs(reader, version, len(TOPIC_CONFIGS) // 2)
+        except (OSError, ValueError, struct.error):
+            return None
+        self.round_trips += 1
+        return result
 
     def read_acls(self) -> dict[str, AclBindingState]:
         AclBindingFilter = _ck().AclBindingFilter

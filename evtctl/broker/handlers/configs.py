@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from evtctl.broker.config import broker_config_entries
 from evtctl.broker.context import RequestContext
 from evtctl.broker.handlers import HandlerRegistry
-from evtctl.broker.protocol.codec import Message
+from evtctl.broker.protocol.codec import Message, Raw, array_prefix, element_writer, is_flexible
 from evtctl.broker.protocol.errors import ErrorCode
 from evtctl.kafka.topic_configs import TOPIC_CONFIGS, ConfigType, ConfigValueError, lookup
 
@@ -60,6 +60,49 @@ def topic_config_entries(
 
 _DEFAULT_ENTRIES: dict[tuple[tuple[tuple[str, str], ...], bool, bool], list[Message]] = {}
 _CONFIG_INDEX = {name: i for i, name in enumerate(TOPIC_CONFIGS)}
+
+# Encoded entries, by (broker overrides, synonyms, docs, version): the defaults of every config, and
+# the entries of explicit (name, value) pairs, which repeat across topics (retention.ms=604800000).
+# Describing 10,000 topics then costs a list copy and a join per topic instead of encoding 350,000
+# entry dicts (seconds in Python). Bounded: cleared when it grows past EXPLICIT_CACHE entries.
+_EncKey = tuple[tuple[tuple[str, str], ...], bool, bool, int]
+_ENCODED_DEFAULTS: dict[_EncKey, list[bytes]] = {}
+_ENCODED_EXPLICIT: dict[tuple[_EncKey, str, str], bytes] = {}
+EXPLICIT_CACHE = 50_000
+
+
+def _encode_entry(version: int, entry: Message) -> bytes:
+    out = bytearray()
+    element_writer("DescribeConfigsResponse", version, "results", "configs")(out, entry)
+    return bytes(out)
+
+
+def topic_configs_encoded(
+    broker: Broker, explicit: Mapping[str, str], *, synonyms: bool, docs: bool, version: int
+) -> Raw:
+    """The same entries as :func:`topic_config_entries`, as the encoded configs array."""
+    overrides = broker.cfg.broker_overrides
+    key = (tuple(sorted(overrides.items())), synonyms, docs, version)
+    parts = _ENCODED_DEFAULTS.get(key)
+    if parts is None:
+        entries = topic_config_entries(broker, {}, synonyms=synonyms, docs=docs, version=version)
+        parts = [_encode_entry(version, e) for e in entries]
+        _ENCODED_DEFAULTS[key] = parts
+    prefix = array_prefix(len(parts), is_flexible("DescribeConfigsResponse", version))
+    if explicit:
+        parts = list(parts)
+        for name, value in explicit.items():
+            i = _CONFIG_INDEX.get(name)
+            if i is None:
+                continue
+            encoded = _ENCODED_EXPLICIT.get((key, name, value))
+            if encoded is None:
+                if len(_ENCODED_EXPLICIT) >= EXPLICIT_CACHE:
+                    _ENCODED_EXPLICIT.clear()
+                entry = _entry(name, {name: value}, overrides, synonyms=synonyms, docs=docs)
+                encoded = _ENCODED_EXPLICIT[(key, name, value)] = _encode_entry(version, entry)
+            parts[i] = encoded
+    return Raw(prefix + b"".join(parts))
 
 
 def _entry(
@@ -140,10 +183,16 @@ async def describe_configs(ctx: RequestContext, request: Message) -> Message:
                     configs=[],
                 )
             else:
-                entries = topic_config_entries(
-                    broker, meta.configs, synonyms=synonyms, docs=docs, version=ctx.api_version
-                )
-                result["configs"] = entries if keys is None else [e for e in entries if e["name"] in keys]
+                v = ctx.api_version
+                if keys is None:  # every config: the pre-encoded array
+                    result["configs"] = topic_configs_encoded(
+                        broker, meta.configs, synonyms=synonyms, docs=docs, version=v
+                    )
+                else:
+                    entries = topic_config_entries(
+                        broker, meta.configs, synonyms=synonyms, docs=docs, version=v
+                    )
+                    result["configs"] = [e for e in entries if e["name"] in keys]
         elif rtype in (BROKER, BROKER_LOGGER):
             if not ctx.authorize("DESCRIBE_CONFIGS", "CLUSTER", CLUSTER_NAME):
                 result.update(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, configs=[])

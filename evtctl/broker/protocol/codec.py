@@ -182,6 +182,22 @@ _PRIMITIVES: dict[str, tuple[Reader, Writer]] = {
 
 ZERO_UUID = uuid.UUID(int=0)
 
+
+class Raw(bytes):
+    """An array field's complete encoding (length prefix and items), written as it is.
+
+    Handlers that answer with the same large arrays again and again (DescribeConfigs of thousands of
+    topics) encode them once and hand the bytes in place of the list: see :func:`array_prefix` and
+    :func:`element_writer`."""
+
+
+def array_prefix(count: int, flexible: bool) -> bytes:
+    """The length prefix of an array of ``count`` items at a (non-)flexible version."""
+    out = bytearray()
+    _length_write(out, count, flexible, _i32)
+    return bytes(out)
+
+
 ATTACH_THRESHOLD = 32 * 1024
 Chunk = bytes | bytearray | memoryview
 
@@ -335,6 +351,9 @@ def _array_rw(item_r: Reader, item_w: Writer, compact: bool, nullable: bool) -> 
         return items, pos
 
     def write(out: bytearray, value: Any) -> None:
+        if type(value) is Raw:  # pre-encoded by the handler (length prefix included)
+            out += value
+            return
         if value is None:
             _length_write(out, -1, compact, _i32)
             return
@@ -444,6 +463,21 @@ def codec(name: str, version: int) -> MessageCodec:
     fields = spec.get("fields", [])
     reader, writer = _struct_rw(fields, version, flexible)
     return MessageCodec(name, version, flexible, reader, writer, _struct_defaults(fields, version, flexible))
+
+
+@cache
+def element_writer(name: str, version: int, *path: str) -> Writer:
+    """The writer of one element of the (nested) array field ``path`` of message ``name``, e.g.
+    ``element_writer("DescribeConfigsResponse", 1, "results", "configs")`` for one config entry."""
+    spec = load_spec(name)
+    flexible = version in VersionRange.parse(spec.get("flexibleVersions"))
+    fields: list[dict[str, Any]] = spec.get("fields", [])
+    for step in path:
+        field = next((f for f in fields if snake(f["name"]) == step), None)
+        if field is None or "fields" not in field:
+            raise KeyError(f"{name} has no struct array {'.'.join(path)}")
+        fields = field["fields"]
+    return _struct_rw(fields, version, flexible)[1]
 
 
 def is_flexible(name: str, version: int) -> bool:
