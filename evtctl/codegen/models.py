@@ -48,39 +48,36 @@ def _enum_type(name: str) -> PyType:
     return t
 
 
-def _optional(inner: PyType) -> PyType:
-    annotation = f"{inner.annotation} | None"
+def _around(annotation: str, inner: PyType, convert: Callable[[Expr, str, int], str]) -> PyType:
+    """A type holding ``inner`` values: ``convert(conversion, v, d)`` applies ``inner``'s conversion
+    (to or from the wire) inside the container expression over ``v`` at depth ``d``."""
     if inner.identity:
         return PyType(annotation)
     return PyType(
         annotation,
-        lambda v, d: f"(None if {v} is None else {inner.to_wire(v, d)})",
-        lambda v, d: f"(None if {v} is None else {inner.from_wire(v, d)})",
+        lambda v, d: convert(inner.to_wire, v, d),
+        lambda v, d: convert(inner.from_wire, v, d),
         identity=False,
+    )
+
+
+def _optional(inner: PyType) -> PyType:
+    return _around(
+        f"{inner.annotation} | None", inner, lambda conv, v, d: f"(None if {v} is None else {conv(v, d)})"
     )
 
 
 def _list_of(item: PyType) -> PyType:
-    annotation = f"list[{item.annotation}]"
-    if item.identity:
-        return PyType(annotation)
-    return PyType(
-        annotation,
-        lambda v, d: f"[{item.to_wire(f'i{d}', d + 1)} for i{d} in {v}]",
-        lambda v, d: f"[{item.from_wire(f'i{d}', d + 1)} for i{d} in {v}]",
-        identity=False,
+    return _around(
+        f"list[{item.annotation}]", item, lambda conv, v, d: f"[{conv(f'i{d}', d + 1)} for i{d} in {v}]"
     )
 
 
 def _dict_of(val: PyType) -> PyType:
-    annotation = f"dict[str, {val.annotation}]"
-    if val.identity:
-        return PyType(annotation)
-    return PyType(
-        annotation,
-        lambda v, d: f"{{k{d}: {val.to_wire(f'v{d}', d + 1)} for k{d}, v{d} in {v}.items()}}",
-        lambda v, d: f"{{k{d}: {val.from_wire(f'v{d}', d + 1)} for k{d}, v{d} in {v}.items()}}",
-        identity=False,
+    return _around(
+        f"dict[str, {val.annotation}]",
+        val,
+        lambda conv, v, d: f"{{k{d}: {conv(f'v{d}', d + 1)} for k{d}, v{d} in {v}.items()}}",
     )
 
 
