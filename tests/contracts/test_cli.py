@@ -170,9 +170,8 @@ def broker(tmp_path: Path) -> object:
     proc.stop()
 
 
-def test_live_mode_round_trips_examples_through_broker_and_registry(
-    workspace: Path, broker: BrokerProcess
-) -> None:
+def add_test_context(workspace: Path, broker: BrokerProcess) -> None:
+    """A context named ``test`` in the workspace's evtctl.yaml, pointing at ``broker``."""
     config = yaml.safe_load((workspace / "evtctl.yaml").read_text())
     config["spec"]["contexts"]["test"] = {
         "kind": "kafka",
@@ -181,6 +180,12 @@ def test_live_mode_round_trips_examples_through_broker_and_registry(
         "environment": "dev",
     }
     (workspace / "evtctl.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def test_live_mode_round_trips_examples_through_broker_and_registry(
+    workspace: Path, broker: BrokerProcess
+) -> None:
+    add_test_context(workspace, broker)
     # Live verification needs the topics; the registry subjects are registered on first use.
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -231,14 +236,7 @@ def test_schema_check_fails_on_a_contract_break_the_level_allows(workspace: Path
 
 
 def test_plan_refuses_a_schema_version_that_breaks_a_consumer(workspace: Path, broker: BrokerProcess) -> None:
-    config = yaml.safe_load((workspace / "evtctl.yaml").read_text())
-    config["spec"]["contexts"]["test"] = {
-        "kind": "kafka",
-        "bootstrapServers": [broker.bootstrap],
-        "registryUrl": broker.registry_url,
-        "environment": "dev",
-    }
-    (workspace / "evtctl.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    add_test_context(workspace, broker)
     applied = run(workspace, "apply", "--context", "test", "--auto-approve", timeout=180)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     # BACKWARD allows removing a field; the email service's contract does not.
