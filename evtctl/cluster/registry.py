@@ -4,8 +4,10 @@ Live subjects are read with ``GET /schemas`` (every version of every subject, wi
 references, in one call, paged with ``offset``/``limit``) plus one ``GET /subjects`` cross-check
 and ``GET /config`` (global level), the three concurrently;
 registries without ``/schemas`` (404/405) are read per subject on a thread pool. Compatibility
-levels need one ``GET /config/{subject}`` each (the Confluent API has no bulk form), so they are
-read only for the subjects the caller asks for (declared or managed), concurrently on the pool.
+levels: evtctl's registry answers every subject level with the global one (``GET
+/config?subjectConfigs=true``, a documented extension); other registries ignore the parameter, and
+there each level is one ``GET /config/{subject}`` (the Confluent API has no bulk form), read only for
+the subjects the caller asks for (declared or managed), concurrently on the pool.
 ``round_trips`` counts requests.
 """
 
@@ -40,6 +42,7 @@ class RegistryBackend:
             timeout=config.timeout,
         )
         self._lock = threading.Lock()
+        self._bulk_levels: dict[str, str | None] | None = None
         self.round_trips = 0
         self.level_reads = 0  # of round_trips: the concurrent GET /config/{subject}
 
@@ -56,7 +59,17 @@ class RegistryBackend:
     # -- reads ---------------------------------------------------------------------------------
 
     def global_compatibility(self) -> str:
-        data = self._req("GET", "/config")
+        """The global level. Asks evtctl's registry for every subject level in the same request
+        (``subjectConfigs=true``, an extension other registries ignore); ``_bulk_levels`` holds them
+        when the answer carries them, else None (levels are then read per subject)."""
+        data = self._req("GET", "/config", params={"subjectConfigs": "true"})
+        configs = data.get("evtctlSubjectConfigs") if isinstance(data, Mapping) else None
+        self._bulk_levels = None
+        if isinstance(configs, Mapping):
+            self._bulk_levels = {}
+            for subject, config in configs.items():
+                level = config.get("compatibilityLevel") if isinstance(config, Mapping) else None
+                self._bulk_levels[str(subject)] = None if level is None else str(level)
         return str(data.get("compatibilityLevel") or data.get("compatibility") or "BACKWARD")
 
     def _schemas_pages(self) -> list[Mapping[str, Any]] | None:
@@ -164,6 +177,11 @@ class RegistryBackend:
                 )
             out[name] = SubjectState(name, tuple(versions))
         leveled = [n for n, s in out.items() if wants_level is None or wants_level(s)]
+        bulk = self._bulk_levels
+        if bulk is not None:  # every subject level came with GET /config: no per-subject reads
+            for name in leveled:
+                out[name] = replace(out[name], compatibility=bulk.get(name))
+            return out, level
         with ThreadPoolExecutor(POOL_SIZE) as pool:
             for name, subject_level in zip(leveled, pool.map(self._subject_level, leveled), strict=True):
                 out[name] = replace(out[name], compatibility=subject_level)

@@ -1,6 +1,8 @@
 """Registry requests of a plan, counted on the wire by a pass-through proxy in front of the real
-embedded registry: the live read is a fixed number of requests plus one level read per subject the
-plan can change (declared or in the managed scope), never one per subject in the registry."""
+embedded registry: the live read is a fixed number of requests. Subject levels come with ``GET
+/config`` (the ``subjectConfigs`` extension of evtctl's registry); with the proxy stripping that
+parameter (as a Confluent registry, which ignores it) they are one level read per subject the plan
+can change (declared or in the managed scope), never one per subject in the registry."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
@@ -30,6 +32,7 @@ class CountingProxy:
     def __init__(self, upstream: str) -> None:
         self.requests: list[tuple[str, str]] = []
         self.hidden: set[str] = set()
+        self.confluent = False  # drop evtctl's subjectConfigs parameter: a registry without the extension
         lock = threading.Lock()
         proxy = self
 
@@ -42,7 +45,12 @@ class CountingProxy:
                     return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                req = urllib.request.Request(upstream + self.path, data=body, method=self.command)
+                target = self.path
+                if proxy.confluent:
+                    parts = urlsplit(target)
+                    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "subjectConfigs"]
+                    target = parts.path + ("?" + urlencode(query) if query else "")
+                req = urllib.request.Request(upstream + target, data=body, method=self.command)
                 for h in ("Content-Type", "Accept", "Authorization"):
                     if self.headers.get(h):
                         req.add_header(h, self.headers[h])
@@ -107,9 +115,11 @@ def registry_requests_of_a_plan(ws: Ws, proxy: CountingProxy, changes: int = 0) 
     return proxy.take()
 
 
+@pytest.mark.parametrize("registry", ["evtctl", "confluent"])
 def test_registry_requests_do_not_grow_with_the_number_of_subjects(
-    ws: Ws, broker: BrokerProcess, proxy: CountingProxy
+    ws: Ws, broker: BrokerProcess, proxy: CountingProxy, registry: str
 ) -> None:
+    proxy.confluent = registry == "confluent"
     ws.config["spec"]["contexts"]["test"]["registryUrl"] = proxy.url
     ws.write()
     declare_subjects(ws, 0, 3, "FULL")
@@ -126,10 +136,11 @@ def test_registry_requests_do_not_grow_with_the_number_of_subjects(
         client.set_compatibility(subject, "NONE")
     large = registry_requests_of_a_plan(ws, proxy)
 
-    # a fixed set, plus one concurrent level read per declared subject (every declared subject has a
-    # level to compare, and the Confluent API reads levels one subject at a time); none for the
-    # foreign subjects or those other tests left in the registry
-    assert small["GET level"] == 3 and large["GET level"] == 40
+    # a fixed set; without the extension plus one concurrent level read per declared subject (every
+    # declared subject has a level to compare, and the Confluent API reads levels one subject at a
+    # time); none for the foreign subjects or those other tests left in the registry
+    per_subject = registry == "confluent"
+    assert (small["GET level"], large["GET level"]) == ((3, 40) if per_subject else (0, 0))
     fixed = {k: v for k, v in large.items() if k != "GET level"}
     assert fixed == {k: v for k, v in small.items() if k != "GET level"}
     assert fixed == {"GET /config": 1, "GET /schemas": 1, "GET /subjects": 1}
@@ -138,7 +149,28 @@ def test_registry_requests_do_not_grow_with_the_number_of_subjects(
     path = ws.schema("rr7.avsc", avro_record("Rr7", ("id", "string"), ("note", ["null", "string"])))
     ws.add("Subject", ws.name("rr7"), {"topic": ws.name("rr7"), "value": {"schema": path}})
     evolved = registry_requests_of_a_plan(ws, proxy, changes=1)
-    assert evolved["GET level"] == 40 and {k: v for k, v in evolved.items() if k != "GET level"} == fixed
+    assert evolved["GET level"] == (40 if per_subject else 0)
+    assert {k: v for k, v in evolved.items() if k != "GET level"} == fixed
+
+
+@pytest.mark.parametrize("registry", ["evtctl", "confluent"])
+def test_a_level_changed_out_of_band_is_planned_back(
+    ws: Ws, broker: BrokerProcess, proxy: CountingProxy, registry: str
+) -> None:
+    proxy.confluent = registry == "confluent"
+    ws.config["spec"]["contexts"]["test"]["registryUrl"] = proxy.url
+    ws.write()
+    declare_subjects(ws, 0, 3, "FULL")
+    assert apply_ws(ws).ok
+    assert registry_requests_of_a_plan(ws, proxy)["GET level"] == (3 if proxy.confluent else 0)
+    client = SchemaRegistryClient({"url": broker.registry_url})
+    drifted = f"{ws.name('rr1')}-value"
+    client.set_compatibility(drifted, "NONE")  # out of band, behind evtctl's back
+    result = plan_result(ws)
+    changes = {c.address: c for c in result.plan.changes}
+    assert list(changes) == [f"subject/{drifted}"]
+    fields = {f.field: (f.before, f.after) for f in changes[f"subject/{drifted}"].fields}
+    assert fields["compatibility"] == ("NONE", "FULL")
 
 
 def test_saved_plan_checks_the_levels_it_read_and_only_those(
@@ -179,6 +211,7 @@ def test_a_registry_without_bulk_schemas_is_read_per_subject(ws: Ws, proxy: Coun
     declare_subjects(ws, 0, 4)
     assert apply_ws(ws).ok
     proxy.hidden.add("/schemas")
+    proxy.confluent = True  # an older registry: no GET /schemas, no subject levels with GET /config
     requests = registry_requests_of_a_plan(ws, proxy)  # still a converged, empty plan
     assert requests["GET /schemas"] == 1  # asked once, then per subject
     assert requests["GET level"] == 4

@@ -354,10 +354,24 @@ def _scope(request: web.Request) -> str | None:
     return request.match_info.get("subject")
 
 
+# evtctl extension: ``GET /config?subjectConfigs=true`` adds every subject-level config, so a plan reads
+# all compatibility levels in one request instead of one ``GET /config/{subject}`` per subject. Other
+# registries ignore the unknown parameter and answer the global config alone, which tells a client to
+# fall back to per-subject reads. Left out when the caller may not read every configured subject (it
+# then reads them one by one and gets the proper 403s).
+SUBJECT_CONFIGS = "subjectConfigs"
+SUBJECT_CONFIGS_FIELD = "evtctlSubjectConfigs"
+
+
 async def get_config(request: web.Request) -> web.Response:
     subject = _scope(request)
     _authorize(request, "read", subject)
-    data = _registry(request).get_config(subject, default_to_global=_flag(request, "defaultToGlobal"))
+    reg = _registry(request)
+    data = reg.get_config(subject, default_to_global=_flag(request, "defaultToGlobal"))
+    if subject is None and _flag(request, SUBJECT_CONFIGS):
+        configs = reg.subject_configs()
+        if all(_allowed(request, "read", s) for s in configs):
+            data[SUBJECT_CONFIGS_FIELD] = configs
     return _json_response(request, data)
 
 

@@ -202,6 +202,10 @@ class Registry:
         config.setdefault("compatibilityLevel", DEFAULT_COMPATIBILITY)
         return config
 
+    def subject_configs(self) -> dict[str, dict[str, Any]]:
+        """Every subject-level config, each as ``get_config(subject)`` answers it (extension)."""
+        return {s: self.get_config(s, default_to_global=False) for s in self.state.configs if s is not None}
+
     async def set_config(self, subject: str | None, body: Mapping[str, Any]) -> dict[str, Any]:
         level = body.get("compatibility", body.get("compatibilityLevel"))
         normalize = body.get("normalize")
