@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from evtctl.plan.apply import ApplyReport
     from evtctl.plan.desired import Desired
     from evtctl.plan.model import Plan
-    from evtctl.plan.session import PlanResult, Target
+    from evtctl.plan.session import EarlyStart, PlanResult, Target
 
 Workspace = Annotated[
     Path | None, typer.Option("--workspace", "-w", help="Workspace directory (default: found from the cwd).")
@@ -66,6 +66,23 @@ def _load(workspace: Path | None, environment: str | None, context: str | None) 
         if ctx is not None and ctx.environment:
             ws = load_workspace(workspace, environment=ctx.environment)
     return ws
+
+
+def _start_early(workspace: Path | None, context: str | None, targets: list[str]) -> EarlyStart | None:
+    """Connect and start reading the cluster from evtctl.yaml alone, before the manifests load
+    (evtctl.plan.session.start_early). None when evtctl.yaml cannot be read on its own: the usual
+    path then reports whatever is wrong."""
+    from evtctl.plan.session import start_early
+    from evtctl.workspace.config import find_root, load_config
+
+    try:
+        root = find_root(workspace)
+        loaded = load_config(root) if root is not None else None
+    except Exception:  # the full load below reports it with its location
+        return None
+    if loaded is None or loaded.problems:
+        return None
+    return start_early(loaded.config, context, targets)
 
 
 def _open(ws: Any, context: str | None) -> tuple[Target, str]:
@@ -131,13 +148,20 @@ def plan_command(
 
     _check_output(output)
     targets = _check_targets(target)
+    early = _start_early(workspace, context, targets)
     ws = _load(workspace, environment, context)
-    tgt, ctx_name = _open(ws, context)
+    opened = early.take(ws) if early is not None else None
+    if opened is not None:
+        tgt, reads = opened
+        ctx_name = context or ws.config.default_context
+    else:
+        (tgt, ctx_name), reads = _open(ws, context), None
     try:
+        desired = _desired(ws, tgt)
         result = _with_contracts(
             ws,
             make_plan(
-                _desired(ws, tgt), tgt, allow_delete=allow_delete, max_deletes=max_deletes, targets=targets
+                desired, tgt, allow_delete=allow_delete, max_deletes=max_deletes, targets=targets, early=reads
             ),
         )
         round_trips, level_reads = tgt.round_trips, tgt.level_reads

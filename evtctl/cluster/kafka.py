@@ -77,6 +77,7 @@ class KafkaBackend:
         self.write_timeout = max(120.0, config.timeout * 8)
         self._admin = AdminClient(config.librdkafka())
         self._kp: Any = None  # kafka-python admin client, only for client quotas
+        self.config_errors: dict[str, str] = {}  # topic -> why its configs could not be described
 
     def close(self) -> None:
         if self._kp is not None:
@@ -116,10 +117,18 @@ class KafkaBackend:
     # -- reads ---------------------------------------------------------------------------------
 
     def read_topics(
-        self, only: Collection[str] | None = None, wants_configs: Callable[[str], bool] | None = None
+        self,
+        only: Collection[str] | None = None,
+        wants_configs: Callable[[str], bool] | None = None,
+        *,
+        defer_errors: bool = False,
     ) -> dict[str, TopicState]:
         """All topics (or just ``only``, one Metadata request each); configs of the topics
-        ``wants_configs`` accepts (default all) in one DescribeConfigs."""
+        ``wants_configs`` accepts (default all) in one DescribeConfigs.
+
+        A topic whose configs cannot be described fails the read, unless ``defer_errors``: then it
+        is recorded in ``config_errors`` (a read made before the caller knows which topics it needs;
+        see :meth:`check_config_errors`)."""
         ConfigResource = _ck().ConfigResource
         ConfigSource = _ck().ConfigSource
         ResourceType = _ck().ResourceType
@@ -149,16 +158,16 @@ class KafkaBackend:
             layout[name] = (len(parts), len(first.replicas) if first is not None else 0)
         configs: dict[str, dict[str, str]] = {name: {} for name in layout}
         described = sorted(n for n in layout if wants_configs is None or wants_configs(n))
+        errors: dict[str, str] = {}
         raw = self._raw_topic_configs(described) if described else None
         if raw is not None:
             for name in described:
                 found = raw.get(name)
                 if found is None or found.error_code:
-                    why = "no answer" if found is None else found.error_message or f"error {found.error_code}"
-                    raise BackendError(
-                        f"DescribeConfigs failed for topic {name!r}: {why}",
-                        location=Location(context="DescribeConfigs"),
+                    errors[name] = (
+                        "no answer" if found is None else found.error_message or f"error {found.error_code}"
                     )
+                    continue
                 configs[name] = {k: normalize_live_config(k, v) for k, v in found.overrides}
         elif described:
             self.round_trips += 1
@@ -167,7 +176,11 @@ class KafkaBackend:
                 request_timeout=self.write_timeout,
             )
             for resource, fut in futures.items():
-                entries = self._wait(fut, "DescribeConfigs")
+                try:
+                    entries = self._wait(fut, "DescribeConfigs")
+                except BackendError as err:
+                    errors[resource.name] = err.message.removeprefix("DescribeConfigs failed: ")
+                    continue
                 dynamic = configs[resource.name]
                 # Only per-topic overrides count: broker defaults and synonyms are never diffs. A broker
                 # that answers with just the configs it stores (Tansu labels them DEFAULT_CONFIG) is
@@ -180,10 +193,22 @@ class KafkaBackend:
                         sparse and entry.source in _SPARSE_SOURCES
                     ):
                         dynamic[entry.name] = normalize_live_config(entry.name, entry.value)
+        self.config_errors = errors
+        if not defer_errors:
+            self.check_config_errors(errors)
         return {
             name: TopicState(name, parts, repl, tuple(sorted(configs[name].items())))
             for name, (parts, repl) in layout.items()
         }
+
+    def check_config_errors(self, names: Iterable[str]) -> None:
+        """Fail for the first of ``names`` whose configs the last topic read could not describe."""
+        for name in sorted(set(names) & self.config_errors.keys()):
+            raise BackendError(
+                f"DescribeConfigs failed for topic {name!r}: {self.config_errors[name]}",
+                location=Location(context="DescribeConfigs"),
+                help="evtctl's principal needs DESCRIBE_CONFIGS on the topics it manages",
+            )
 
     def _raw_topic_configs(self, names: Sequence[str]) -> dict[str, wire.TopicConfigs] | None:
         """Every topic's overrides in one raw DescribeConfigs, or None to use librdkafka instead.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,46 @@ class Target:
             kinds.add("subject")
         return frozenset(kinds)
 
+    def start_reads(
+        self,
+        kinds: Iterable[str],
+        *,
+        with_offsets: bool = False,
+        user_names: Iterable[str] = (),
+        targets: Iterable[str] = (),
+        wants_configs: Callable[[str], bool] | None = None,
+        wants_level: Callable[[SubjectState], bool] | None = None,
+        defer_errors: bool = False,
+    ) -> LiveReads:
+        """Start reading ``kinds`` (those this cluster supports), each kind on its own thread.
+
+        ``targets`` ("kind/name") narrows topics and subjects to those names: a targeted plan reads
+        only what it can change. ``wants_configs`` / ``wants_level`` pick the topics whose configs
+        and the subjects whose compatibility levels are read (default all). ``defer_errors``: a topic
+        whose configs cannot be described fails only once known to be needed (see :func:`_narrow`)."""
+        wanted = [k for k in KINDS if k in set(kinds) & self.readable_kinds()]
+        only: dict[str, set[str]] = {}
+        for t in targets:
+            kind, _, name = t.partition("/")
+            only.setdefault(kind, set()).add(name)
+        topics_only = only.get("topic") if only else None
+        subjects_only = only.get("subject") if only else None
+        names = tuple(user_names)
+        registry = self.registry
+        readers: dict[str, Callable[[], Any]] = {
+            "topic": lambda: self.kafka.read_topics(topics_only, wants_configs, defer_errors=defer_errors),
+            "acl": self.kafka.read_acls,
+            "user": lambda: self.kafka.read_users(names),
+            "quota": self.kafka.read_quotas,
+            "consumer-group": lambda: self.kafka.read_groups(with_offsets),
+        }
+        if registry is not None:
+            readers["subject"] = lambda: registry.read_subjects(subjects_only, wants_level)
+        reads = LiveReads(tuple(wanted), tuple(sorted(targets)))
+        for k in wanted:
+            reads.start(k, readers[k])
+        return reads
+
     def read_live(
         self,
         kinds: Iterable[str],
@@ -119,38 +160,53 @@ class Target:
         wants_configs: Callable[[str], bool] | None = None,
         wants_level: Callable[[SubjectState], bool] | None = None,
     ) -> ClusterState:
-        """Live state of ``kinds`` (those this cluster supports), the kinds read in parallel.
+        """Live state of ``kinds``, the kinds read in parallel (see :meth:`start_reads`)."""
+        reads = self.start_reads(
+            kinds,
+            with_offsets=with_offsets,
+            user_names=user_names,
+            targets=targets,
+            wants_configs=wants_configs,
+            wants_level=wants_level,
+        )
+        return reads.collect(reads.kinds)
 
-        ``targets`` ("kind/name") narrows topics and subjects to those names: a targeted plan reads
-        only what it can change. ``wants_configs`` / ``wants_level`` pick the topics whose configs
-        and the subjects whose compatibility levels are read (default all)."""
-        wanted = [k for k in KINDS if k in set(kinds) & self.readable_kinds()]
-        only: dict[str, set[str]] = {}
-        for t in targets:
-            kind, _, name = t.partition("/")
-            only.setdefault(kind, set()).add(name)
-        topics_only = only.get("topic") if only else None
-        readers: dict[str, Callable[[], Mapping[str, Resource]]] = {
-            "topic": lambda: self.kafka.read_topics(topics_only, wants_configs),
-            "acl": self.kafka.read_acls,
-            "user": lambda: self.kafka.read_users(user_names),
-            "quota": self.kafka.read_quotas,
-            "consumer-group": lambda: self.kafka.read_groups(with_offsets),
-        }
+
+class LiveReads:
+    """Live-state reads running on daemon threads, one per kind; :meth:`collect` waits for the kinds
+    it is asked for, so a failed read of a kind nobody needs is never raised. Daemon threads: a
+    process that fails before collecting (an invalid workspace) exits without waiting for them."""
+
+    def __init__(self, kinds: tuple[str, ...], targets: tuple[str, ...]) -> None:
+        self.kinds = kinds
+        self.targets = targets
+        self._futures: dict[str, Future[Any]] = {}
+
+    def start(self, kind: str, read: Callable[[], Any]) -> None:
+        fut: Future[Any] = Future()
+
+        def run() -> None:
+            try:
+                fut.set_result(read())
+            except BaseException as err:  # handed to whoever collects this kind
+                fut.set_exception(err)
+
+        self._futures[kind] = fut
+        threading.Thread(target=run, name=f"evtctl-read-{kind}", daemon=True).start()
+
+    def result(self, kind: str) -> Any:
+        return self._futures[kind].result()
+
+    def collect(self, kinds: Iterable[str]) -> ClusterState:
+        wanted = [k for k in self.kinds if k in set(kinds)]
         resources: list[Resource] = []
         level = "BACKWARD"
-        with ThreadPoolExecutor(len(wanted) or 1) as pool:
-            futures = {k: pool.submit(readers[k]) for k in wanted if k != "subject"}
-            subjects = None
-            if "subject" in wanted and self.registry is not None:
-                subjects = pool.submit(
-                    self.registry.read_subjects, only.get("subject") if only else None, wants_level
-                )
-            for fut in futures.values():
-                resources.extend(fut.result().values())
-            if subjects is not None:
-                found, level = subjects.result()
+        for k in wanted:
+            if k == "subject":
+                found, level = self.result(k)
                 resources.extend(found.values())
+            else:
+                resources.extend(self.result(k).values())
         return ClusterState.build(resources, kinds=wanted, registry_compatibility=level)
 
 
@@ -189,7 +245,10 @@ def make_plan(
     max_deletes: int | None = None,
     targets: Iterable[str] = (),
     kinds: Iterable[str] | None = None,
+    early: LiveReads | None = None,
 ) -> PlanResult:
+    """The plan of ``desired`` against the live state. ``early``: reads of every kind started before
+    the workspace was loaded (:func:`start_early`); narrowed here exactly as a read made now would be."""
     targets = tuple(targets)
     if kinds is not None:
         wanted = set(kinds)
@@ -210,13 +269,16 @@ def make_plan(
         name = live_subject.name
         return name in desired.state.subjects or scopes.manages("subject", name)
 
-    live = target.read_live(
-        wanted,
-        user_names=user_names(desired),
-        targets=targets,
-        wants_configs=wants_configs,
-        wants_level=wants_level,
-    )
+    if early is not None and early.targets == tuple(sorted(targets)):
+        live = _narrow(early.collect(wanted), target, user_names(desired), wants_configs, wants_level)
+    else:
+        live = target.read_live(
+            wanted,
+            user_names=user_names(desired),
+            targets=targets,
+            wants_configs=wants_configs,
+            wants_level=wants_level,
+        )
     warnings = list(desired.warnings)
     for k in sorted(wanted - set(live.kinds)):
         if k == "subject":
@@ -256,6 +318,87 @@ def make_plan(
     leveled = tuple(sorted(n for n, s in live.subjects.items() if wants_level(s)))
     level_subjects = None if len(leveled) == len(live.subjects) else leveled
     return PlanResult(plan, live, tuple(live.kinds), options, targets, config_topics, level_subjects)
+
+
+def _narrow(
+    live: ClusterState,
+    target: Target,
+    names: Iterable[str],
+    wants_configs: Callable[[str], bool],
+    wants_level: Callable[[SubjectState], bool],
+) -> ClusterState:
+    """A live state read before the desired state was known, as ``read_live`` with the plan's
+    predicates would have read it: configs only of the topics the plan may update, levels only of
+    the subjects it may change, declared SCRAM users asked for by name when describe-all was empty."""
+    target.kafka.check_config_errors(n for n in live.topics if wants_configs(n))
+    topics = {
+        n: t if not t.configs or wants_configs(n) else replace(t, configs=()) for n, t in live.topics.items()
+    }
+    subjects = {
+        n: s if s.compatibility is None or wants_level(s) else replace(s, compatibility=None)
+        for n, s in live.subjects.items()
+    }
+    users = live.users
+    wanted_users = sorted(set(names))
+    if "user" in live.kinds and not users and wanted_users:
+        users = target.kafka.read_users(wanted_users)
+    return replace(live, topics=topics, subjects=subjects, users=users)
+
+
+@dataclass
+class EarlyStart:
+    """Connecting and reading every kind, started on a thread from ``evtctl.yaml`` alone, so the
+    cluster and registry answer while the manifests load (the reads are I/O and the broker's CPU; the
+    load is ours). :meth:`take` hands them over when the loaded workspace names the same context."""
+
+    ws_config: Any
+    context: str | None
+    targets: tuple[str, ...]
+    _done: Future[tuple[Target, LiveReads]]
+
+    def take(self, ws: Any) -> tuple[Target, LiveReads] | None:
+        """The opened target and its reads, or None (then connect as usual; any error of the early
+        attempt is raised again by that, at the usual point)."""
+        try:
+            target, reads = self._done.result()
+        except Exception:
+            return None
+        name = self.context or ws.config.default_context
+        before, after = self.ws_config, ws.config
+        same = (
+            (self.context or before.default_context) == name
+            and before.contexts.get(name) == after.contexts.get(name)
+            and before.state_dir == after.state_dir
+        )
+        if not same:  # an environment changed the context: read again with the loaded one
+            target.close()
+            return None
+        return target, reads
+
+
+def start_early(ws_config: Any, context: str | None, targets: Iterable[str] = ()) -> EarlyStart:
+    """Open the context of ``ws_config`` (a WorkspaceConfig) and start reading, on a daemon thread."""
+    targets = tuple(sorted(targets))
+    done: Future[tuple[Target, LiveReads]] = Future()
+
+    def run() -> None:
+        try:
+            config, local = cluster_config(_ConfigOnly(ws_config), context)
+            target = Target.open(config, local=local)
+            kinds = {t.partition("/")[0] for t in targets} if targets else set(KINDS)
+            done.set_result((target, target.start_reads(kinds, targets=targets, defer_errors=True)))
+        except BaseException as err:
+            done.set_exception(err)
+
+    threading.Thread(target=run, name="evtctl-connect", daemon=True).start()
+    return EarlyStart(ws_config, context, targets, done)
+
+
+@dataclass(frozen=True)
+class _ConfigOnly:
+    """What :func:`cluster_config` reads of a workspace: its config."""
+
+    config: Any
 
 
 # ---- saved plans --------------------------------------------------------------------------------

@@ -168,3 +168,47 @@ def test_local_context_starts_the_embedded_broker_and_converges(tmp_path: Path) 
         assert r.returncode == 0 and "No changes" in r.stdout, r.stdout + r.stderr
     finally:
         stop_daemon(ws.root / ".evtctl")
+
+
+def test_plan_read_before_the_manifests_load_matches_a_read_after(
+    ws: Ws, broker: BrokerProcess, tmp_path: Path
+) -> None:
+    """`evtctl plan` starts reading the cluster from evtctl.yaml before the manifests load; what it
+    saves must be what a read made with the manifests in hand sees: configs of other teams' topics
+    and levels of their subjects are not part of it, so the saved plan is not stale."""
+    from confluent_kafka.admin import NewTopic
+    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+
+    from evtctl.plan.session import load_plan, staleness
+    from evtctl.plan.state import fingerprint
+    from tests.plan.helpers import open_target, plan_result
+
+    mine = ws.topic("early", 1, retention_ms="2d")
+    schema = ws.schema("early.avsc", avro_record("Early", ("id", "string")))
+    ws.add("Subject", ws.name("early"), {"topic": mine, "value": {"schema": schema}, "compatibility": "FULL"})
+    assert ws.cli("apply", "--auto-approve").returncode == 0
+    foreign = f"foreign-{ws.prefix}topic"
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    (fut,) = admin.create_topics([NewTopic(foreign, 1, 1, config={"retention.ms": "3600000"})]).values()
+    fut.result(10)
+    registry = SchemaRegistryClient({"url": broker.registry_url})
+    registry.register_schema(f"{foreign}-value", Schema(avro_record("Foreign", ("x", "long")), "AVRO"))
+    registry.set_compatibility(f"{foreign}-value", "NONE")
+
+    ws.topic("early", 1, retention_ms="3d")
+    plan_file = tmp_path / "plan.json"
+    r = ws.cli("plan", "--out", str(plan_file))
+    assert r.returncode == 0, r.stderr
+    saved = load_plan(plan_file)
+    assert [c.address for c in saved.plan.changes] == [f"topic/{mine}"]
+    library = plan_result(ws)  # read after loading, with the plan's predicates
+    assert saved.fingerprint == library.fingerprint
+    assert saved.config_topics is not None and foreign not in saved.config_topics
+    assert saved.level_subjects is not None and f"{foreign}-value" not in saved.level_subjects
+    target = open_target(ws)
+    try:
+        assert staleness(saved.fingerprint, fingerprint(saved.read_live(target))) == []
+    finally:
+        target.close()
+    r = ws.cli("apply", str(plan_file), "--auto-approve")
+    assert r.returncode == 0, r.stdout + r.stderr
