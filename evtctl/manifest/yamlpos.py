@@ -125,6 +125,11 @@ _NULL = "tag:yaml.org,2002:null"
 _IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
 
 
+_RESOLVED: dict[str, Any] = {}  # plain scalar text -> its value (no variables in it)
+_RESOLVED_MAX = 65536
+_MISS = object()
+
+
 def _resolve_plain(value: str) -> str:
     for tag, regexp in _IMPLICIT.get(value[:1] if value else "", ()):
         if regexp.match(value):
@@ -147,7 +152,7 @@ class _Builder:
         self.anchors: dict[str, Any] = {}  # aliases share one value: no exponential expansion
         self.sizes: dict[int, int] = {}  # expanded size of anchored containers
         self.total = 0  # values in the current document, aliases counted expanded
-        self.scalar: dict[str, Callable[[str, Any], Any]] = {
+        self.scalar: dict[str, Callable[[str, Mark], Any]] = {
             _STR: self._str,
             _NULL: lambda v, m: None,
             "tag:yaml.org,2002:bool": lambda v, m: v.lower() in ("yes", "true", "on", "y"),
@@ -157,16 +162,16 @@ class _Builder:
             "tag:yaml.org,2002:timestamp": lambda v, m: v,
         }
 
-    def _loc(self, mark: Any) -> Location:
-        return Location(self.file, mark.line + 1, mark.column + 1)
+    def _loc(self, mark: Mark) -> Location:
+        return Location(self.file, mark[0], mark[1])
 
-    def _int(self, value: str, mark: Any) -> Any:
-        return self.constructor.construct_yaml_int(ScalarNode("tag:yaml.org,2002:int", value, mark))
+    def _int(self, value: str, mark: Mark) -> Any:
+        return self.constructor.construct_yaml_int(ScalarNode("tag:yaml.org,2002:int", value))
 
-    def _float(self, value: str, mark: Any) -> Any:
-        return self.constructor.construct_yaml_float(ScalarNode("tag:yaml.org,2002:float", value, mark))
+    def _float(self, value: str, mark: Mark) -> Any:
+        return self.constructor.construct_yaml_float(ScalarNode("tag:yaml.org,2002:float", value))
 
-    def _str(self, value: str, mark: Any) -> Any:
+    def _str(self, value: str, mark: Mark) -> Any:
         if self.variables is None or "$" not in value:
             return value
         whole = _VAR.fullmatch(value)
@@ -177,7 +182,7 @@ class _Builder:
             lambda m: "$" if m.group(0) == "$$" else str(self._lookup(m.group(1), mark, "")), value
         )
 
-    def _lookup(self, name: str, mark: Any, fallback: str) -> Any:
+    def _lookup(self, name: str, mark: Mark, fallback: str) -> Any:
         assert self.variables is not None
         if name in self.variables:
             return self.variables[name]
@@ -195,45 +200,68 @@ class _Builder:
         )
         return fallback
 
-    def scalar_value(self, event: ScalarEvent) -> Any:
-        tag = event.tag
-        value: str = event.value
-        if tag is None or tag == "!":
-            if not event.implicit[0]:
-                return self._str(value, event.start_mark)  # quoted: always a string
-            if _DECIMAL.match(value):
-                return int(value)  # the common int spelling, without the YAML 1.1 constructor
+    def plain(self, value: str, mark: Mark) -> Any:
+        """The value of an untagged plain scalar (YAML 1.1 implicit typing, then variables)."""
+        if "$" in value:
             tag = _resolve_plain(value)
-            if tag is _STR or tag == _STR:
-                return self._str(value, event.start_mark)
-        elif tag.startswith("!!"):
+            return self._str(value, mark) if tag == _STR else self.tagged(value, tag, mark)
+        hit = _RESOLVED.get(value, _MISS)
+        if hit is not _MISS:
+            return hit
+        if value[:1] not in _IMPLICIT:
+            return value  # a plain string
+        if _DECIMAL.match(value):
+            resolved: Any = int(value)  # the common int spelling, without the YAML 1.1 constructor
+        else:
+            tag = _resolve_plain(value)
+            if tag == _STR:
+                resolved = value
+            else:
+                before = len(self.problems)
+                resolved = self.tagged(value, tag, mark)
+                if len(self.problems) != before:
+                    return resolved  # never cache a value that came with a problem
+        # Manifests repeat the same few values ("12", "true", "7d"...) thousands of times.
+        if len(_RESOLVED) >= _RESOLVED_MAX:
+            _RESOLVED.clear()
+        _RESOLVED[value] = resolved
+        return resolved
+
+    def tagged(self, value: str, tag: str, mark: Mark) -> Any:
+        """The value of a scalar with a resolved or explicit tag."""
+        shown = tag
+        if tag.startswith("!!"):
             tag = "tag:yaml.org,2002:" + tag[2:]
         handler = self.scalar.get(tag)
         if handler is None:
             self.problems.append(
                 Problem(
-                    f"unsupported YAML tag {event.tag!r}",
-                    self._loc(event.start_mark),
+                    f"unsupported YAML tag {shown!r}",
+                    self._loc(mark),
                     "manifests use plain YAML values: remove the tag",
                     code=Code.YAML,
                 )
             )
             return value
         try:
-            return handler(value, event.start_mark)
+            return handler(value, mark)
         except (ValueError, ConstructorError) as err:
             kind = tag.rsplit(":", 1)[-1]
-            self.problems.append(
-                Problem(f"invalid {kind}: {err}", self._loc(event.start_mark), code=Code.YAML)
-            )
+            self.problems.append(Problem(f"invalid {kind}: {err}", self._loc(mark), code=Code.YAML))
             return value
 
-    def _check_tag(self, event: Any, expected: str) -> None:
+    def scalar_value(self, event: ScalarEvent, mark: Mark) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            if not event.implicit[0]:
+                return self._str(event.value, mark)  # quoted: always a string
+            return self.plain(event.value, mark)
+        return self.tagged(event.value, tag, mark)
+
+    def _check_tag(self, event: Any, expected: str, mark: Mark) -> None:
         tag = event.tag
         if tag is not None and tag != "!" and tag not in (expected, "!!" + expected.rsplit(":", 1)[-1]):
-            self.problems.append(
-                Problem(f"unsupported YAML tag {tag!r}", self._loc(event.start_mark), code=Code.YAML)
-            )
+            self.problems.append(Problem(f"unsupported YAML tag {tag!r}", self._loc(mark), code=Code.YAML))
 
     def _duplicate(self, mapping: PosMap, name: str, kmark: Mark) -> None:
         first = mapping.key_marks[name]
@@ -297,7 +325,7 @@ class _Builder:
                     and value[:1] not in implicit_first
                     and "$" not in value
                 ):
-                    value = self.scalar_value(event)  # anything but a plain string
+                    value = self.scalar_value(event, mark)  # anything but a plain string
                 if event.anchor is not None:
                     self.anchors[event.anchor] = value
             elif etype is MappingStartEvent or etype is SequenceStartEvent:
@@ -316,10 +344,10 @@ class _Builder:
                     kmark = mark
                 container: Any
                 if etype is MappingStartEvent:
-                    self._check_tag(event, "tag:yaml.org,2002:map")
+                    self._check_tag(event, "tag:yaml.org,2002:map", mark)
                     container = PosMap(mark)
                 else:
-                    self._check_tag(event, "tag:yaml.org,2002:seq")
+                    self._check_tag(event, "tag:yaml.org,2002:seq", mark)
                     container = PosList(mark)
                 if event.anchor is not None:
                     self.anchors[event.anchor] = container
@@ -502,12 +530,22 @@ def merge(target: PosMap, overlay: PosMap, overlay_file: str) -> None:
 
 
 def load_text(
-    text: str, file: str, *, variables: dict[str, Any] | None = None
+    text: str, file: str, *, variables: dict[str, Any] | None = None, fast: bool = True
 ) -> tuple[list[Document], list[Problem]]:
-    """Parse every document in ``text``; problems are returned, not raised."""
+    """Parse every document in ``text``; problems are returned, not raised.
+
+    ``fast`` tries the block-YAML line scanner first (see :mod:`evtctl.manifest.blockyaml`);
+    text outside its subset, and ``fast=False``, go through libyaml.
+    """
+    from evtctl.manifest.blockyaml import scan
+
     problems: list[Problem] = []
-    documents: list[Document] = []
     builder = _Builder(file, variables, problems)
+    if fast:
+        scanned = scan(text, builder)
+        if scanned is not None:
+            return [Document(file, i, data, mark) for i, (data, mark) in enumerate(scanned)], problems
+    documents: list[Document] = []
     loader = _Loader(text)
     try:
         index = 0
