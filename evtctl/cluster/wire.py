@@ -243,3 +243,86 @@ def parse_describe_topic_configs(r: Reader, version: int, sparse_below: int) -> 
     if pos > len(data):
         raise ValueError("truncated DescribeConfigs response")
     return out
+
+
+# ---- DescribeAcls (key 29) v1: every binding ------------------------------------------------------
+
+DESCRIBE_ACLS = 29
+DESCRIBE_ACLS_VERSION = 1  # v1 adds the pattern type; v2+ is flexible (not spoken here)
+# Kafka's enum codes (org.apache.kafka.common.resource / acl), by the names evtctl uses
+RESOURCE_TYPES = (
+    "UNKNOWN",
+    "ANY",
+    "TOPIC",
+    "GROUP",
+    "CLUSTER",
+    "TRANSACTIONAL_ID",
+    "DELEGATION_TOKEN",
+    "USER",
+)
+PATTERN_TYPES = ("UNKNOWN", "ANY", "MATCH", "LITERAL", "PREFIXED")
+ACL_OPERATIONS = (
+    "UNKNOWN",
+    "ANY",
+    "ALL",
+    "READ",
+    "WRITE",
+    "CREATE",
+    "DELETE",
+    "ALTER",
+    "DESCRIBE",
+    "CLUSTER_ACTION",
+    "DESCRIBE_CONFIGS",
+    "ALTER_CONFIGS",
+    "IDEMPOTENT_WRITE",
+    "CREATE_TOKENS",
+    "DESCRIBE_TOKENS",
+)
+PERMISSIONS = ("UNKNOWN", "ANY", "DENY", "ALLOW")
+
+
+def describe_all_acls_v1() -> bytes:
+    """A match-any filter: every resource type, name, pattern, principal, host, operation, permission."""
+    return struct.pack(">bhbhhbb", 1, -1, 1, -1, -1, 1, 1)
+
+
+def _enum(names: tuple[str, ...], code: int) -> str:
+    return names[code] if 0 <= code < len(names) else str(code)
+
+
+def parse_describe_acls_v1(
+    r: Reader,
+) -> tuple[int, str | None, list[tuple[str, str, str, str, str, str, str]]]:
+    """(error, message, bindings as (principal, resource type, name, pattern, operation, permission,
+    host)). One tuple per binding: 20,000 ACLs parse in a fraction of what librdkafka's objects cost."""
+    r.int32()  # throttle
+    error, message = r.int16(), r.nstr()
+    data = r.data
+    pos = r.pos
+    h, i32 = _h, _i
+    out: list[tuple[str, str, str, str, str, str, str]] = []
+    (resources,) = i32(data, pos)
+    pos += 4
+    for _ in range(resources):
+        rtype = _enum(RESOURCE_TYPES, data[pos])
+        (n,) = h(data, pos + 1)
+        name = data[pos + 3 : pos + 3 + n].decode()
+        pos += 3 + n
+        pattern = _enum(PATTERN_TYPES, data[pos])
+        (count,) = i32(data, pos + 1)
+        pos += 5
+        for _ in range(count):
+            (n,) = h(data, pos)
+            principal = data[pos + 2 : pos + 2 + n].decode()
+            pos += 2 + n
+            (n,) = h(data, pos)
+            host = data[pos + 2 : pos + 2 + n].decode()
+            pos += 2 + n
+            op, perm = data[pos], data[pos + 1]
+            pos += 2
+            out.append(
+                (principal, rtype, name, pattern, _enum(ACL_OPERATIONS, op), _enum(PERMISSIONS, perm), host)
+            )
+    if pos > len(data):
+        raise ValueError("truncated DescribeAcls response")
+    return error, message, out

@@ -93,3 +93,51 @@ def test_request_decodes_as_the_spec_says() -> None:
 )
 def test_version_choice(advertised: tuple[int, int] | None, chosen: int | None) -> None:
     assert wire.describe_configs_version(advertised) == chosen
+
+
+def test_acl_parser_against_the_codec() -> None:
+    body = {
+        "throttle_time_ms": 0,
+        "error_code": 0,
+        "error_message": None,
+        "resources": [
+            {
+                "resource_type": 2,
+                "resource_name": "orders",
+                "pattern_type": 3,
+                "acls": [
+                    {"principal": "User:a", "host": "*", "operation": 3, "permission_type": 3},
+                    {"principal": "User:b", "host": "10.0.0.1", "operation": 4, "permission_type": 2},
+                ],
+            },
+            {
+                "resource_type": 4,
+                "resource_name": "kafka-cluster",
+                "pattern_type": 4,
+                "acls": [{"principal": "User:ops", "host": "*", "operation": 14, "permission_type": 3}],
+            },
+            {"resource_type": 9, "resource_name": "future", "pattern_type": 3, "acls": []},
+        ],
+    }
+    data = bytes(codec("DescribeAclsResponse", 1).encode(body))
+    assert wire.parse_describe_acls_v1(wire.Reader(data)) == (
+        0,
+        None,
+        [
+            ("User:a", "TOPIC", "orders", "LITERAL", "READ", "ALLOW", "*"),
+            ("User:b", "TOPIC", "orders", "LITERAL", "WRITE", "DENY", "10.0.0.1"),
+            ("User:ops", "CLUSTER", "kafka-cluster", "PREFIXED", "DESCRIBE_TOKENS", "ALLOW", "*"),
+        ],
+    )
+    with pytest.raises((ValueError, struct.error)):
+        wire.parse_describe_acls_v1(wire.Reader(data[:-3]))
+    request = codec("DescribeAclsRequest", 1).decode(wire.describe_all_acls_v1())
+    assert request == {
+        "resource_type_filter": 1,
+        "resource_name_filter": None,
+        "pattern_type_filter": 1,
+        "principal_filter": None,
+        "host_filter": None,
+        "operation": 1,
+        "permission_type": 1,
+    }
