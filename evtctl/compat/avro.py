@@ -102,7 +102,7 @@ class AvroNode:
     sig: str | None = None  # canonical form of the subtree, computed on first use
     _field_index: dict[str, AvroField] | None = None
     _field_items: frozenset[tuple[str, str]] | None = None
-    # Record field facts for set-based comparison, filled by prepare() at parse time.
+    # Record field facts for set-based comparison, filled by prepare() on the first check.
     defaulted_names: frozenset[str] = frozenset()
     field_position: dict[str, int] = field(default_factory=dict)
     field_aliases: bool = False
@@ -119,7 +119,7 @@ class AvroNode:
         return self._field_index
 
     def prepare(self) -> None:
-        """Precompute what the checker compares, once per parsed schema (not per check)."""
+        """Precompute what the checker compares, once per parsed record (not per check)."""
         self.field_items()
         self.field_index()
         self.defaulted_names = frozenset(f.name for f in self.fields if f.has_default)
@@ -566,9 +566,8 @@ class AvroChecker:
         builder = _Builder(text, origin, names)
         root = builder.build(obj, (), None)
         builder.check_defaults()
-        for name in builder.own:
-            if names[name].kind == "record":
-                names[name].prepare()
+        # Records are prepared for comparison on their first check (_record): parsing alone,
+        # as lint and validate do for every schema file, does not pay for it.
         self._fastavro_check(obj, ref_names, origin)
         canonical = _dump(_canonical(root, set(), full=True))
         root.sig = canonical  # the root's signature is the canonical form
@@ -832,7 +831,7 @@ class _Resolver:
         if r_items <= w.field_items():
             return []
         if len(r.field_position) != len(r.fields):
-            r.prepare()  # a record from a reference schema, not prepared at parse time
+            r.prepare()  # first comparison of this record
         by_name = w.field_index()
         todo = {name for name, _ in r_items - w.field_items()}
         if not r.field_aliases:

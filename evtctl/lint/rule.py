@@ -69,6 +69,8 @@ class LintContext:
     workspace: Workspace
     index: WorkspaceIndex
     config: LintConfig
+    # What several rules derive from the workspace (parsed schema files...), computed once a run.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def option(self, rule: Rule, name: str) -> Any:
         """A per-rule option from ``lint.rules.<code>`` in evtctl.yaml, else the rule's default."""

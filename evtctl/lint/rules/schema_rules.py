@@ -17,11 +17,19 @@ from evtctl.lint.rule import Finding, LintContext, rule
 from evtctl.manifest.model import SchemaRef, SubjectBinding
 
 
-def _bound(ctx: LintContext, fmt: str) -> Iterator[tuple[SubjectBinding, SchemaRef, Any]]:
-    """(binding, side, parsed schema) for every bound schema of format ``fmt``, each file once."""
+def _bound(ctx: LintContext, fmt: str) -> list[tuple[SubjectBinding, SchemaRef, Any]]:
+    """(binding, side, parsed schema) for every bound schema of format ``fmt``, each file once.
+
+    Computed once per lint run and shared by the rules of that format.
+    """
+    key = f"schema_rules.bound.{fmt}"
+    known: list[tuple[SubjectBinding, SchemaRef, Any]] | None = ctx.memo.get(key)
+    if known is not None:
+        return known
     from evtctl.compat import parse_schema, read_text
     from evtctl.compat.workspace_check import reference_files
 
+    found: list[tuple[SubjectBinding, SchemaRef, Any]] = []
     seen: set[Path] = set()
     for binding in ctx.workspace.subjects:
         for _, ref in binding.sides():
@@ -33,7 +41,9 @@ def _bound(ctx: LintContext, fmt: str) -> Iterator[tuple[SubjectBinding, SchemaR
                 parsed = parse_schema(fmt, read_text(ref.file), references=refs, origin=str(ref.file))
             except EvtctlError:
                 continue
-            yield binding, ref, parsed
+            found.append((binding, ref, parsed))
+    ctx.memo[key] = found
+    return found
 
 
 def _at(parsed: Any, path: tuple[str | int, ...]) -> Location:
