@@ -94,6 +94,9 @@ class Rule:
     aliases: tuple[str, ...] = ()  # earlier slugs; kept forever so old config keeps working
     options: Mapping[str, Any] = field(default_factory=dict)  # option name -> default
     enabled_by_default: bool = True
+    # Parses every bound schema file: among the costliest rules, run in a second process on
+    # large workspaces (evtctl.lint.engine).
+    reads_schema_files: bool = False
 
     def __post_init__(self) -> None:
         # Metadata mistakes are bugs in evtctl, caught by importing the registry in any test.
@@ -130,6 +133,7 @@ def rule(
     aliases: tuple[str, ...] = (),
     options: Mapping[str, Any] | None = None,
     enabled_by_default: bool = True,
+    reads_schema_files: bool = False,
 ) -> Callable[[CheckFn], Rule]:
     """Decorator turning a check function into a module-level :class:`Rule` object."""
 
@@ -147,6 +151,7 @@ def rule(
             aliases=aliases,
             options=dict(options or {}),
             enabled_by_default=enabled_by_default,
+            reads_schema_files=reads_schema_files,
         )
 
     return wrap

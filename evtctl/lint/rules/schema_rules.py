@@ -74,6 +74,7 @@ def _at(parsed: Any, path: tuple[str | int, ...]) -> Location:
           {"name": "coupon", "type": ["null", "string"], "default": null}]}
     """,
     options={"all_fields": False},
+    reads_schema_files=True,
 )
 def avro_optional_field_without_default(ctx: LintContext) -> Iterator[Finding]:
     all_fields = bool(ctx.option(avro_optional_field_without_default, "all_fields"))
@@ -116,6 +117,7 @@ def avro_optional_field_without_default(ctx: LintContext) -> Iterator[Finding]:
     good="""
         message Order { string id = 1; int64 total = 3; reserved 2; }
     """,
+    reads_schema_files=True,
 )
 def protobuf_field_number_not_reserved(ctx: LintContext) -> Iterator[Finding]:
     history = _locked_numbers(ctx)
@@ -204,6 +206,7 @@ def _locked_numbers(ctx: LintContext) -> dict[str, dict[str, set[int]]]:
     good="""
         {"type": "object", "properties": {"id": {"type": "string"}}, "additionalProperties": false}
     """,
+    reads_schema_files=True,
 )
 def json_schema_content_model_unspecified(ctx: LintContext) -> Iterator[Finding]:
     for binding, _ref, parsed in _bound(ctx, "JSON"):
@@ -252,6 +255,7 @@ def _objects(
         {"type": "record", "name": "OrderPlaced", "doc": "A customer placed an order.",
          "fields": [{"name": "id", "type": "string"}]}
     """,
+    reads_schema_files=True,
 )
 def schema_missing_doc(ctx: LintContext) -> Iterator[Finding]:
     for binding, _ref, parsed in _bound(ctx, "AVRO"):
