@@ -13,8 +13,9 @@ from evtctl.errors import BackendError, UsageError
 if TYPE_CHECKING:
     from evtctl.plan.apply import ApplyReport
     from evtctl.plan.desired import Desired
+    from evtctl.plan.early import EarlyStart
     from evtctl.plan.model import Plan
-    from evtctl.plan.session import EarlyStart, PlanResult, Target
+    from evtctl.plan.session import PlanResult, Target
 
 Workspace = Annotated[
     Path | None, typer.Option("--workspace", "-w", help="Workspace directory (default: found from the cwd).")
@@ -72,7 +73,7 @@ def _start_early(workspace: Path | None, context: str | None, targets: list[str]
     """Connect and start reading the cluster from evtctl.yaml alone, before the manifests load
     (evtctl.plan.session.start_early). None when evtctl.yaml cannot be read on its own: the usual
     path then reports whatever is wrong."""
-    from evtctl.plan.session import start_early
+    from evtctl.plan.early import start_early
     from evtctl.workspace.config import find_root, load_config
 
     try:

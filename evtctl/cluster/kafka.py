@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import struct
+import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -69,15 +70,23 @@ class KafkaBackend:
     """One admin connection to one cluster."""
 
     def __init__(self, config: ClusterConfig, capabilities: Capabilities) -> None:
-        AdminClient = _ck().AdminClient
-
         self.config = config
         self.capabilities = capabilities
         self.round_trips = 0
         self.write_timeout = max(120.0, config.timeout * 8)
-        self._admin = AdminClient(config.librdkafka())
+        self._admin_client: Any = None
+        self._lock = threading.Lock()
         self._kp: Any = None  # kafka-python admin client, only for client quotas
         self.config_errors: dict[str, str] = {}  # topic -> why its configs could not be described
+
+    @property
+    def _admin(self) -> Any:
+        """librdkafka's AdminClient, created on first use: a plan whose reads all went the raw way
+        (or were made by another process) never loads librdkafka."""
+        with self._lock:
+            if self._admin_client is None:
+                self._admin_client = _ck().AdminClient(self.config.librdkafka())
+            return self._admin_client
 
     def close(self) -> None:
         if self._kp is not None:

@@ -30,24 +30,35 @@ PAGE = 10_000  # rows per GET /schemas page: one page for any ordinary registry
 
 class RegistryBackend:
     def __init__(self, config: ClusterConfig) -> None:
-        from evtctl.registry.client import RegistryClient
-
         if not config.registry_url:
             raise BackendError("the context has no registry URL", help="set registry_url in the context")
+        self.config = config
         self.url = config.registry_url
-        self._client = RegistryClient(
-            config.registry_url,
-            username=config.registry_username,
-            password=config.registry_password,
-            timeout=config.timeout,
-        )
+        self._http: Any = None
         self._lock = threading.Lock()
         self._bulk_levels: dict[str, str | None] | None = None
         self.round_trips = 0
         self.level_reads = 0  # of round_trips: the concurrent GET /config/{subject}
 
+    @property
+    def _client(self) -> Any:
+        """The HTTP client, created on first use (a plan whose reads another process made never
+        imports httpx)."""
+        with self._lock:
+            if self._http is None:
+                from evtctl.registry.client import RegistryClient
+
+                self._http = RegistryClient(
+                    self.url,
+                    username=self.config.registry_username,
+                    password=self.config.registry_password,
+                    timeout=self.config.timeout,
+                )
+            return self._http
+
     def close(self) -> None:
-        self._client.close()
+        if self._http is not None:
+            self._http.close()
 
     def _req(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None

@@ -194,6 +194,15 @@ class LiveReads:
         self._futures[kind] = fut
         threading.Thread(target=run, name=f"evtctl-read-{kind}", daemon=True).start()
 
+    def done(self, kind: str, value: Any) -> None:
+        """A kind read elsewhere (by the early-read process)."""
+        fut: Future[Any] = Future()
+        fut.set_result(value)
+        self._futures[kind] = fut
+
+    def adopt(self, kind: str, other: LiveReads) -> None:
+        self._futures[kind] = other._futures[kind]
+
     def result(self, kind: str) -> Any:
         return self._futures[kind].result()
 
@@ -345,57 +354,8 @@ def _narrow(
     return replace(live, topics=topics, subjects=subjects, users=users)
 
 
-@dataclass
-class EarlyStart:
-    """Connecting and reading every kind, started on a thread from ``evtctl.yaml`` alone, so the
-    cluster and registry answer while the manifests load (the reads are I/O and the broker's CPU; the
-    load is ours). :meth:`take` hands them over when the loaded workspace names the same context."""
-
-    ws_config: Any
-    context: str | None
-    targets: tuple[str, ...]
-    _done: Future[tuple[Target, LiveReads]]
-
-    def take(self, ws: Any) -> tuple[Target, LiveReads] | None:
-        """The opened target and its reads, or None (then connect as usual; any error of the early
-        attempt is raised again by that, at the usual point)."""
-        try:
-            target, reads = self._done.result()
-        except Exception:
-            return None
-        name = self.context or ws.config.default_context
-        before, after = self.ws_config, ws.config
-        same = (
-            (self.context or before.default_context) == name
-            and before.contexts.get(name) == after.contexts.get(name)
-            and before.state_dir == after.state_dir
-        )
-        if not same:  # an environment changed the context: read again with the loaded one
-            target.close()
-            return None
-        return target, reads
-
-
-def start_early(ws_config: Any, context: str | None, targets: Iterable[str] = ()) -> EarlyStart:
-    """Open the context of ``ws_config`` (a WorkspaceConfig) and start reading, on a daemon thread."""
-    targets = tuple(sorted(targets))
-    done: Future[tuple[Target, LiveReads]] = Future()
-
-    def run() -> None:
-        try:
-            config, local = cluster_config(_ConfigOnly(ws_config), context)
-            target = Target.open(config, local=local)
-            kinds = {t.partition("/")[0] for t in targets} if targets else set(KINDS)
-            done.set_result((target, target.start_reads(kinds, targets=targets, defer_errors=True)))
-        except BaseException as err:
-            done.set_exception(err)
-
-    threading.Thread(target=run, name="evtctl-connect", daemon=True).start()
-    return EarlyStart(ws_config, context, targets, done)
-
-
 @dataclass(frozen=True)
-class _ConfigOnly:
+class ConfigOnly:
     """What :func:`cluster_config` reads of a workspace: its config."""
 
     config: Any

@@ -1,0 +1,219 @@
+"""Reading the cluster while the manifests load.
+
+The live state depends only on ``evtctl.yaml`` (the context), the desired state on the manifests. So
+`evtctl plan` reads ``evtctl.yaml`` alone, connects and starts reading every kind, and loads the
+manifests meanwhile; afterwards ``make_plan(early=...)`` narrows the early read exactly as a read
+made then would be (evtctl.plan.session._narrow).
+
+Where the process can fork (POSIX, and only while it is single-threaded, so no lock can be held by a
+thread the child does not have), the reads run in a child process: the import of librdkafka and
+httpx, the connections and the parsing of the answers then use the machine's other core instead of
+competing with the manifest load for this interpreter's lock. The child sends the resources back
+pickled; a kind it could not read is read again here, so its error surfaces as usual. Otherwise (or
+if the child fails in any way) the reads run on daemon threads of this process.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from evtctl.cluster.capabilities import Capabilities
+from evtctl.cluster.kafka import KafkaBackend
+from evtctl.cluster.registry import RegistryBackend
+from evtctl.plan.session import ConfigOnly, LiveReads, Target, cluster_config
+from evtctl.plan.state import KINDS
+
+CHILD_WAIT = 600.0  # seconds; the child's own requests time out long before
+
+
+@dataclass
+class EarlyStart:
+    """An early connection and read; :meth:`take` hands them over when the loaded workspace names the
+    same context."""
+
+    ws_config: Any
+    context: str | None
+    targets: tuple[str, ...]
+    _wait: Callable[[], tuple[Target, LiveReads] | None]
+
+    def take(self, ws: Any) -> tuple[Target, LiveReads] | None:
+        """The opened target and its reads, or None (then connect as usual; any error of the early
+        attempt is raised again by that, at the usual point)."""
+        try:
+            opened = self._wait()
+        except Exception:
+            return None
+        if opened is None:
+            return None
+        target, reads = opened
+        name = self.context or ws.config.default_context
+        before, after = self.ws_config, ws.config
+        same = (
+            (self.context or before.default_context) == name
+            and before.contexts.get(name) == after.contexts.get(name)
+            and before.state_dir == after.state_dir
+        )
+        if not same:  # an environment changed the context: read again with the loaded one
+            target.close()
+            return None
+        return target, reads
+
+
+def _kinds(targets: tuple[str, ...]) -> set[str]:
+    return {t.partition("/")[0] for t in targets} if targets else set(KINDS)
+
+
+def _open_and_read(ws_config: Any, context: str | None, targets: tuple[str, ...]) -> tuple[Target, LiveReads]:
+    config, local = cluster_config(ConfigOnly(ws_config), context)
+    target = Target.open(config, local=local)
+    return target, target.start_reads(_kinds(targets), targets=targets, defer_errors=True)
+
+
+def start_early(ws_config: Any, context: str | None, targets: Iterable[str] = ()) -> EarlyStart:
+    """Open the context of ``ws_config`` (a WorkspaceConfig) and start reading every kind (or the
+    targeted ones): in a child process where possible, else on a daemon thread."""
+    sorted_targets = tuple(sorted(targets))
+    if hasattr(os, "fork") and threading.active_count() == 1:
+        wait = _fork(ws_config, context, sorted_targets)
+        if wait is not None:
+            return EarlyStart(ws_config, context, sorted_targets, wait)
+    done: Future[tuple[Target, LiveReads]] = Future()
+
+    def run() -> None:
+        try:
+            done.set_result(_open_and_read(ws_config, context, sorted_targets))
+        except BaseException as err:  # handed to take(), which then connects as usual
+            done.set_exception(err)
+
+    threading.Thread(target=run, name="evtctl-connect", daemon=True).start()
+    return EarlyStart(ws_config, context, sorted_targets, done.result)
+
+
+# ---- the child process ------------------------------------------------------------------------
+
+
+def _child(ws_config: Any, context: str | None, targets: tuple[str, ...], out: int) -> None:
+    """Runs in the forked child: read, send the pickled result (empty on any failure), exit."""
+    data = b""
+    try:
+        target, reads = _open_and_read(ws_config, context, targets)
+        results: dict[str, Any] = {}
+        for kind in reads.kinds:
+            try:
+                results[kind] = reads.result(kind)
+            except Exception:
+                results[kind] = None  # read again by the parent, where its error is reported
+        registry = target.registry
+        payload = {
+            "config": target.config,
+            "local": target.local,
+            "versions": dict(target.capabilities.versions),
+            "kinds": reads.kinds,
+            "targets": reads.targets,
+            "results": results,
+            "kafka_round_trips": target.kafka.round_trips,
+            "config_errors": target.kafka.config_errors,
+            "registry_round_trips": registry.round_trips if registry else 0,
+            "level_reads": registry.level_reads if registry else 0,
+            "bulk_levels": registry._bulk_levels if registry else None,
+        }
+        data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    except BaseException:  # the parent falls back to reading itself
+        data = b""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(out, view) :]
+    except OSError:
+        pass  # the parent is gone (e.g. the workspace failed to load)
+
+
+def _fork(
+    ws_config: Any, context: str | None, targets: tuple[str, ...]
+) -> Callable[[], tuple[Target, LiveReads] | None] | None:
+    try:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # child: never returns into the caller's code
+        status = 0
+        try:
+            os.close(read_end)
+            _child(ws_config, context, targets, write_end)
+        except BaseException:
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_end)
+
+    def wait() -> tuple[Target, LiveReads] | None:
+        data = b""
+        try:
+            data = _read_all(read_end, time.monotonic() + CHILD_WAIT)
+        finally:
+            os.close(read_end)
+            _reap(pid, kill=not data)
+        if not data:
+            return None
+        return _adopt(pickle.loads(data))
+
+    return wait
+
+
+def _read_all(fd: int, deadline: float) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return b""  # the child hangs: read ourselves
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _reap(pid: int, *, kill: bool) -> None:
+    """Collect the child: it has written everything and is exiting, or it is of no use any more."""
+    try:
+        if kill:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
+
+
+def _adopt(payload: dict[str, Any]) -> tuple[Target, LiveReads]:
+    """A Target in this process for the child's connection settings and results. Its clients are
+    created only if something here needs them (a kind read again, apply); round trips carry over."""
+    config = payload["config"]
+    caps = Capabilities(payload["versions"])
+    registry = RegistryBackend(config) if config.registry_url else None
+    target = Target(config, caps, KafkaBackend(config, caps), registry, payload["local"])
+    target.kafka.round_trips = payload["kafka_round_trips"]
+    target.kafka.config_errors = payload["config_errors"]
+    if registry is not None:
+        registry.round_trips = payload["registry_round_trips"]
+        registry.level_reads = payload["level_reads"]
+        registry._bulk_levels = payload["bulk_levels"]
+    reads = LiveReads(tuple(payload["kinds"]), tuple(payload["targets"]))
+    for kind in reads.kinds:
+        value = payload["results"].get(kind)
+        if value is None:  # failed in the child: read it here, so its error is the usual one
+            again = target.start_reads([kind], targets=reads.targets, defer_errors=True)
+            reads.adopt(kind, again)
+        else:
+            reads.done(kind, value)
+    return target, reads
