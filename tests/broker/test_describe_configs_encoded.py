@@ -80,3 +80,32 @@ def test_every_config_equals_every_key_named(
             "retention.ms",
             "log.retention.ms",
         ]
+
+
+@pytest.mark.parametrize("version", range(1, 13))
+def test_metadata_of_every_topic_equals_every_topic_named(
+    broker: BrokerProcess, topics: list[str], version: int
+) -> None:
+    """All-topics Metadata (pre-encoded entries) answers exactly what naming each topic answers."""
+    from kafka.protocol.metadata import MetadataRequest, MetadataResponse
+
+    def ask(names: list[str] | None) -> list[Any]:
+        kwargs: dict[str, Any] = {}
+        if version >= 4:
+            kwargs["allow_auto_topic_creation"] = False
+        if version >= 8:
+            kwargs["include_topic_authorized_operations"] = False
+        if 8 <= version <= 10:
+            kwargs["include_cluster_authorized_operations"] = False
+        wanted = None if names is None else [MetadataRequest.MetadataRequestTopic(name=n) for n in names]
+        req = MetadataRequest[version](topics=wanted, **kwargs)
+        with RawClient(broker.bootstrap) as client:
+            return list(client.request(req, MetadataResponse, version).topics)
+
+    everything = {t.name: t for t in ask(None)}
+    assert set(topics) <= set(everything)
+    # twice: the second answer comes from the cache of encoded entries
+    assert {t.name: t for t in ask(None)}.keys() == everything.keys()
+    named = ask(topics)
+    assert _plain([everything[t.name] for t in named]) == _plain(named)
+    assert all(len(everything[n].partitions) == 1 for n in topics)

@@ -6,7 +6,7 @@ import uuid
 
 from evtctl.broker.context import RequestContext
 from evtctl.broker.handlers import HandlerRegistry
-from evtctl.broker.protocol.codec import ZERO_UUID, Message
+from evtctl.broker.protocol.codec import ZERO_UUID, Message, Raw, array_prefix, element_writer, is_flexible
 from evtctl.broker.protocol.errors import ErrorCode
 from evtctl.broker.state import TopicMeta
 
@@ -52,10 +52,11 @@ async def handle(ctx: RequestContext, request: Message) -> Message:
     requested = request.get("topics")
     all_topics = requested is None or (ctx.api_version == 0 and not requested)
     topics: list[Message] = []
+    listing: Raw | None = None
     if all_topics:
-        for each in list(store.topics.values()):
-            if ctx.authorize("DESCRIBE", "TOPIC", each.name):
-                topics.append(topic_entry(ctx, each))
+        listing = all_topics_encoded(
+            ctx, [t for t in store.topics.values() if ctx.authorize("DESCRIBE", "TOPIC", t.name)]
+        )
     else:
         auto = request.get("allow_auto_topic_creation", True)
         for t in requested or []:
@@ -88,8 +89,32 @@ async def handle(ctx: RequestContext, request: Message) -> Message:
         "brokers": broker_list(ctx),
         "cluster_id": broker.cluster_id,
         "controller_id": broker.node_id,
-        "topics": topics,
+        "topics": topics if listing is None else listing,
     }
+
+
+# Encoded topic entries by (version, node, name, topic id, partitions): everything an entry holds. A
+# client listing every topic of a 10,000-topic broker (a plan does, each time) then costs a join
+# instead of building and encoding 10,000 entry dicts. Bounded: cleared past ENTRY_CACHE entries.
+_ENCODED: dict[tuple[int, int, str, uuid.UUID, int], bytes] = {}
+ENTRY_CACHE = 100_000
+
+
+def all_topics_encoded(ctx: RequestContext, metas: list[TopicMeta]) -> Raw:
+    version, node = ctx.api_version, ctx.broker.node_id
+    write = element_writer("MetadataResponse", version, "topics")
+    parts = []
+    for meta in metas:
+        key = (version, node, meta.name, meta.topic_id, meta.partitions)
+        encoded = _ENCODED.get(key)
+        if encoded is None:
+            if len(_ENCODED) >= ENTRY_CACHE:
+                _ENCODED.clear()
+            out = bytearray()
+            write(out, topic_entry(ctx, meta))
+            encoded = _ENCODED[key] = bytes(out)
+        parts.append(encoded)
+    return Raw(array_prefix(len(parts), is_flexible("MetadataResponse", version)) + b"".join(parts))
 
 
 def register(registry: HandlerRegistry) -> None:
