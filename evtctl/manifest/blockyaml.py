@@ -23,11 +23,13 @@ import yaml
 if TYPE_CHECKING:
     from evtctl.manifest.yamlpos import Mark, _Builder
 
-# indent, "- " (a sequence entry), a plain key followed by ": " or ":" at the end, then the rest:
-# either a "safe" plain scalar (no comment, colon or indicator; the common case) or anything else.
-_LINE = re.compile(
-    r"( *)(- +)?(?:([A-Za-z0-9_][A-Za-z0-9_./-]*):(?: +|\Z))?"
-    r"(?:([A-Za-z0-9_./$(^=<~+][^#:]*)\Z|(.*)\Z)"
+# One match per line (``findall`` reads a whole file in one call): indent, "- " (a sequence
+# entry), a plain key, the spaces after its colon, then the rest: either a "safe" plain scalar
+# (no comment, colon or indicator; the common case) or anything else.
+_ROW = re.compile(
+    r"^( *)(- +)?(?:([A-Za-z0-9_][A-Za-z0-9_./-]*):( +|$))?"
+    r"(?:([A-Za-z0-9_./$(^=<~+][^#:\n]*)$|(.*)$)",
+    re.MULTILINE,
 )
 # First characters of plain scalars that may resolve to something else than a string.
 _TYPED_FIRST = frozenset(yaml.resolver.Resolver.yaml_implicit_resolvers)
@@ -53,21 +55,28 @@ def scan(text: str, builder: _Builder) -> list[tuple[Any, Mark]] | None:
         return None
     kept = len(builder.problems)
     try:
-        return _Scanner(text.split("\n"), builder).run()
+        return _Scanner(text, builder).run()
     except Decline:
         del builder.problems[kept:]
         return None
 
 
 class _Scanner:
-    def __init__(self, lines: list[str], builder: _Builder) -> None:
+    def __init__(self, text: str, builder: _Builder) -> None:
         from evtctl.manifest.yamlpos import PosList, PosMap
 
-        self.lines = lines
+        self.text = text
+        self._lines: list[str] | None = None  # split only for block scalars
         self.builder = builder
         self.map_type = PosMap
         self.list_type = PosList
         self.i = 0  # index of the next line to read
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines
 
     def run(self) -> list[tuple[Any, Mark]]:
         """Scan every line; the innermost open collection's state lives in locals (hot loop)."""
@@ -78,9 +87,10 @@ class _Scanner:
         # null-value mark).
         pending: tuple[str, Mark, Any, int, Mark] | None = None
         opened = False  # a `---` started a document that has no content yet
-        lines = self.lines
-        count = len(lines)
-        match = _LINE.match
+        rows: list[tuple[str, str, str, str, str, str]] = _ROW.findall(self.text)
+        count = len(rows)
+        if count != self.text.count("\n") + 1:
+            raise Decline  # not one row per line: never guess
         plain = self.builder.plain
         typed_first = _TYPED_FIRST
         map_type = self.map_type
@@ -92,23 +102,19 @@ class _Scanner:
         value: Any
         i = 0
         while i < count:
-            line = lines[i]
+            # findall gives "" for a group that did not take part.
+            indent_s, dash, key, sep, safe, rest = rows[i]
             i += 1
-            m = match(line)
-            indent_s, dash, key, safe, rest = m.groups()  # type: ignore[union-attr]
             indent = len(indent_s)
-            col = indent
-            if (
-                indent != top_indent
-                or dash is not None
-                or key is None
-                or pending is not None
-                or mapping is None
-            ):
-                # Anything but a sibling `key: ...`: blank lines, comments, document markers,
-                # nested and closed collections, sequence entries.
-                if dash is None and key is None:
-                    if safe is not None:
+            if indent == top_indent and key and not dash and pending is None and mapping is not None:
+                # The common line: `key: value` among its siblings.
+                col = indent
+            else:
+                # Blank lines, comments, document markers, nested and closed collections,
+                # sequence entries.
+                col = indent
+                if not dash and not key:
+                    if safe:
                         raise Decline  # a continuation line or a bare scalar
                     if not rest or rest[0] == "#":
                         continue  # blank or comment
@@ -128,17 +134,17 @@ class _Scanner:
                     opened = True
                     continue
                 if not stack:
-                    if indent or dash is not None:
+                    if indent or dash:
                         raise Decline  # manifests are mappings; anything else goes to libyaml
                     stack.append((map_type((i, 1)), 0, True, False))
                     opened = False
                 elif pending is not None:
                     pkey, pkmark, owner, owner_indent, null_mark = pending
                     pending = None
-                    if indent > owner_indent or (dash is not None and indent == owner_indent):
+                    if indent > owner_indent or (dash and indent == owner_indent):
                         if len(stack) >= _MAX_DEPTH:
                             raise Decline
-                        if dash is not None:
+                        if dash:
                             value = list_type((i, indent + 1))
                             stack.append((value, indent, False, indent == owner_indent))
                         else:
@@ -148,18 +154,18 @@ class _Scanner:
                     else:
                         self._set(owner, pkey, None, pkmark, null_mark)
                 top = stack[-1]
-                while indent < top[1] or (top[3] and indent == top[1] and dash is None):
+                while indent < top[1] or (top[3] and indent == top[1] and not dash):
                     stack.pop()
                     top = stack[-1]
                 if indent != top[1]:
                     raise Decline  # a continuation line or inconsistent indentation
                 container, top_indent, is_map, _ = top
                 if not is_map:
-                    if dash is None:
+                    if not dash:
                         raise Decline
                     col += len(dash)
-                    if key is None:
-                        if safe is not None:
+                    if not key:
+                        if safe:
                             if safe[-1] == " ":
                                 safe = safe.rstrip(" ")
                             vmark = (i, col + 1)
@@ -181,7 +187,7 @@ class _Scanner:
                     container.item_marks.append(value.mark)
                     stack.append((value, col, True, False))
                     container, top_indent = value, col
-                elif dash is not None or key is None:
+                elif dash or not key:
                     raise Decline
                 mapping = container
                 key_marks = mapping.key_marks
@@ -189,17 +195,17 @@ class _Scanner:
             if key in mapping:
                 raise Decline  # libyaml's path reports the duplicate
             kmark = (i, col + 1)
-            if safe is not None:
+            if safe:
                 if safe[-1] == " ":
                     safe = safe.rstrip(" ")
-                vmark = (i, m.start(4) + 1)  # type: ignore[union-attr]
+                vmark = (i, col + len(key) + len(sep) + 2)
                 mapping[key] = plain(safe, vmark) if safe[0] in typed_first or "$" in safe else safe
             elif not rest or rest[0] == "#":
                 pending = (key, kmark, mapping, top_indent, (i, col + len(key) + 2))
                 continue
             else:
                 self.i = i
-                mapping[key], vmark = self._value(rest, i, len(line) - len(rest), top_indent)
+                mapping[key], vmark = self._value(rest, i, col + len(key) + len(sep) + 1, top_indent)
                 i = self.i
             key_marks[key] = kmark
             value_marks[key] = vmark

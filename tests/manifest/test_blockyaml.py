@@ -94,6 +94,8 @@ TAKEN = [
     "---\na: 1\n---\nb: 2\n",
     "# leading comment\n--- # with a comment\na: 1\n",
     "a: ${var}\nb: pre-${var}-post\nc: $$literal\nd: '${var}'\n",
+    "no: trailing\nnewline: here",
+    "b: |\n  last block\n  at the end",
     "a: ${missing}\n",
     "t: 2001-12-14\nu: 1:30\nv: .inf\nw: -.5\nx: +1\ny: 0o17\nz: 0b101\n",
     "url: http://example.com/x\nregex: ^retail\\..*$\nglob: retail.*\n",
