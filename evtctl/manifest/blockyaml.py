@@ -325,8 +325,8 @@ class _Scanner:
                 raise Decline  # more-indented lines keep their breaks: libyaml's job
             content.append(text)
             i += 1
-        if block_indent < 0:
-            raise Decline
+        if block_indent < 0 or (i == len(lines) and lines[-1]):
+            raise Decline  # empty, or its last line has no line break to chomp
         self.i = i
         while content[-1] == "":
             content.pop()

@@ -95,7 +95,6 @@ TAKEN = [
     "# leading comment\n--- # with a comment\na: 1\n",
     "a: ${var}\nb: pre-${var}-post\nc: $$literal\nd: '${var}'\n",
     "no: trailing\nnewline: here",
-    "b: |\n  last block\n  at the end",
     "a: ${missing}\n",
     "t: 2001-12-14\nu: 1:30\nv: .inf\nw: -.5\nx: +1\ny: 0o17\nz: 0b101\n",
     "url: http://example.com/x\nregex: ^retail\\..*$\nglob: retail.*\n",
@@ -123,6 +122,7 @@ DECLINED = [
     "a:\r\n  b: 1\r\n",
     "%YAML 1.1\n---\na: 1\n",
     "a: 'unterminated\n",
+    "b: |\n  last block without a line break\n  at the end",
     "deep:\n" + "".join("  " * n + f"k{n}:\n" for n in range(1, 70)) + "  " * 70 + "v: 1\n",
 ]
 
