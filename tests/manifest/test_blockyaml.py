@@ -171,9 +171,9 @@ _RAW = st.sampled_from(["", "---", "--- # doc", "  text line", "  ", "# c", "...
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(_LINE, _LINE, _LINE, _RAW), min_size=1, max_size=14))
-def test_generated_texts_agree(lines: list[str]) -> None:
-    _compare("\n".join(lines) + "\n", {"var": 3})
+@given(st.lists(st.one_of(_LINE, _LINE, _LINE, _RAW), min_size=1, max_size=14), st.booleans())
+def test_generated_texts_agree(lines: list[str], final_newline: bool) -> None:
+    _compare("\n".join(lines) + ("\n" if final_newline else ""), {"var": 3})
 
 
 @settings(max_examples=300, deadline=None)
