@@ -59,6 +59,10 @@ def scan(text: str, builder: _Builder) -> list[tuple[Any, Mark]] | None:
     except Decline:
         del builder.problems[kept:]
         return None
+    except (IndexError, KeyError, ValueError, TypeError):  # pragma: no cover - a scanner bug
+        # Never a traceback for bad input: libyaml's path gives the right answer, only slower.
+        del builder.problems[kept:]
+        return None
 
 
 class _Scanner:
@@ -270,6 +274,8 @@ class _Scanner:
                     raise Decline
                 key, kmark = entry.group(1), (lineno, col + pos + 1)
                 pos = entry.end()
+                if pos >= size:
+                    raise Decline
             vmark = (lineno, col + pos + 1)
             value: Any
             if text[pos] in "[{":

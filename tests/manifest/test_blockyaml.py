@@ -122,6 +122,7 @@ DECLINED = [
     "a:\r\n  b: 1\r\n",
     "%YAML 1.1\n---\na: 1\n",
     "a: 'unterminated\n",
+    "a: {k: ",
     "b: |\n  last block without a line break\n  at the end",
     "deep:\n" + "".join("  " * n + f"k{n}:\n" for n in range(1, 70)) + "  " * 70 + "v: 1\n",
 ]
@@ -151,7 +152,7 @@ _SCALARS = st.sampled_from(
         "'s''q'", "'open", '"dq"', '"a\\tb"', "[a, b]", "[a, [b]]", "{k: v}", "{k: v, k: w}", "[]", "{}",
         "[a,]", "[,]", "{k}", "|", "|-", ">", ">-", "|+", "&anchor v", "*alias", "!!int 3", "- item",
         "-x", "?q", ":c", "%p", "@at", "`b`", "${var}", "${nope}", "$$", "2020-01-01", ".nan", "x  ",
-        "[a: b]", "{a:b}", "[x.*, y*]", "'it''s' # c", "[a] x", "[a]#c",
+        "[a: b]", "{a:b}", "[x.*, y*]", "'it''s' # c", "[a] x", "[a]#c", "{k: ", "[a, ", "{k:  }", "[",
     ]
 )
 _LINE = st.builds(
