@@ -146,8 +146,13 @@ def _fork(
 ) -> Callable[[], tuple[Target, LiveReads] | None] | None:
     try:
         read_end, write_end = os.pipe()
+    except OSError:
+        return None
+    try:
         pid = os.fork()
     except OSError:
+        os.close(read_end)
+        os.close(write_end)
         return None
     if pid == 0:  # child: never returns into the caller's code
         status = 0
