@@ -16,6 +16,7 @@ both paths on every YAML file in the repository and on generated documents.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -106,10 +107,10 @@ class _Scanner:
         key_marks: dict[str, Mark] = {}
         value_marks: dict[str, Mark] = {}
         value: Any
-        i = 0
-        while i < count:
-            # findall gives "" for a group that did not take part.
-            indent_s, dash, key, sep, safe, rest = rows[i]
+        i = 0  # 1-based number of the current line
+        it = iter(rows)
+        # findall gives "" for a group that did not take part.
+        for indent_s, dash, key, sep, safe, rest in it:
             i += 1
             indent = len(indent_s)
             if indent == top_indent and key and not dash and pending is None and mapping is not None:
@@ -181,7 +182,7 @@ class _Scanner:
                         else:
                             self.i = i
                             value, vmark = self._value(rest, i, col, top_indent)
-                            i = self.i
+                            i = self._skip(it, i)
                         container.append(value)
                         container.item_marks.append(vmark)
                         mapping = None
@@ -212,7 +213,7 @@ class _Scanner:
             else:
                 self.i = i
                 mapping[key], vmark = self._value(rest, i, col + len(key) + len(sep) + 1, top_indent)
-                i = self.i
+                i = self._skip(it, i)
             key_marks[key] = kmark
             value_marks[key] = vmark
         if pending is not None:
@@ -224,6 +225,12 @@ class _Scanner:
         if not docs:
             raise Decline  # no documents at all: let libyaml decide what that means
         return docs
+
+    def _skip(self, rows: Iterator[Any], i: int) -> int:
+        """Advance ``rows`` past the lines a block scalar consumed (``self.i``); the new line count."""
+        for _ in range(self.i - i):
+            next(rows)
+        return self.i
 
     @staticmethod
     def _set(mapping: Any, key: str, value: Any, kmark: Mark, vmark: Mark) -> None:
