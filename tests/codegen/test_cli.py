@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.codegen.gen import SHOP
+from tests.support.cli import run_evtctl
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "evtctl", "codegen", "python", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_evtctl("codegen", "python", *args, cwd=cwd, timeout=60)
 
 
 def test_service_package_holds_only_that_service(tmp_path: Path) -> None:

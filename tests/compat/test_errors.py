@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from evtctl.compat import MAX_SCHEMA_BYTES, parse_schema
 from evtctl.errors import InputError
+from tests.support.cli import run_evtctl
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -136,14 +136,7 @@ def test_ten_megabyte_input_is_refused(schema_type: str) -> None:
 
 
 def _cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evtctl", "schema", "check", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-    )
+    return run_evtctl("schema", "check", *args, cwd=cwd, timeout=60, clean_env=True)
 
 
 def test_cli_bad_schema_exits_2_with_location(tmp_path: Path) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.support.broker import broker_factory  # noqa: F401  (pytest fixture)
+from tests.support.cli import run_evtctl
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,14 +58,7 @@ def write_schema(root: Path, schema: dict[str, object]) -> None:
 
 
 def evtctl(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evtctl", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(root)},
-    )
+    return run_evtctl(*args, cwd=root, clean_env=True, env={"HOME": str(root)})
 
 
 def git(root: Path, *args: str) -> None:

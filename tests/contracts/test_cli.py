@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -14,20 +12,13 @@ import pytest
 import yaml
 
 from tests.support.broker import BrokerProcess, start_broker
+from tests.support.cli import run_evtctl
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def run(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "evtctl", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_evtctl(*args, cwd=cwd, timeout=timeout)
 
 
 @pytest.fixture()

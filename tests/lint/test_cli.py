@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,13 @@ import pytest
 from evtctl.lint.docs import DOCS_DIR, expected_files, explain_text
 from evtctl.lint.registry import RULES
 from tests.lint.helpers import FIXTURES, materialize
+from tests.support.cli import run_evtctl
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def evtctl(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "evtctl", *args],
-        cwd=cwd or REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_evtctl(*args, cwd=cwd or REPO, timeout=60, clean_env=True)
 
 
 def test_lint_clean_workspace_exits_0(tmp_path: Path) -> None:

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
+
+from tests.support.cli import run_evtctl
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p.name for p in (REPO_ROOT / "examples").iterdir() if (p / "evtctl.yaml").is_file())
 
 
 def evtctl(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "evtctl", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+    return run_evtctl(*args, cwd=cwd)
 
 
 @pytest.mark.parametrize("environment", [None, "dev", "staging", "prod"])

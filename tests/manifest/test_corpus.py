@@ -9,14 +9,14 @@ stays fast on two cores, and each case is still its own test.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli import run_evtctl
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = REPO_ROOT / "tests" / "corpus" / "invalid"
@@ -28,15 +28,7 @@ def _run(case: str, base: Path) -> subprocess.CompletedProcess[str]:
     shutil.copytree(CORPUS / case, work)
     args_file = CORPUS / case / "args.txt"
     args = args_file.read_text().split() if args_file.exists() else []
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "evtctl", "validate", *args],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_evtctl("validate", *args, cwd=work)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,35 @@
+"""Run the `evtctl` CLI as a real process, the way users run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_evtctl(
+    *args: str | Path,
+    cwd: Path = REPO,
+    timeout: float = 120,
+    clean_env: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m evtctl ARGS`` in ``cwd``; output captured as text, colour off.
+
+    ``clean_env`` starts from a bare environment (no inherited variables, as on a fresh CI
+    machine); ``env`` adds to whichever base.
+    """
+    base = {"PATH": "/usr/bin:/bin"} if clean_env else dict(os.environ)
+    full_env = {**base, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "evtctl", *map(str, args)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
