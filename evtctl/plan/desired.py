@@ -80,6 +80,11 @@ def _text(value: Any) -> str:
         return text
 
 
+@functools.lru_cache(maxsize=4096)  # topics of one workspace share a few config sets
+def _configs(items: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, _config(k, v)) for k, v in items))
+
+
 def _read(path: Path, location: Location | None) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -135,7 +140,7 @@ def desired_state(
         replication = t.replication_factor
         if clamp_replication is not None and replication is not None:
             replication = min(replication, clamp_replication)
-        configs = tuple(sorted((k, _config(k, v)) for k, v in t.configs.items()))
+        configs = _configs(tuple(t.configs.items()))
         resources.append(
             TopicState(
                 t.name, t.partitions, replication, configs, t.name in keyed_topics, location=t.location
