@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -24,14 +25,20 @@ from tests.support.broker import BrokerProcess
 def mode(request: pytest.FixtureRequest) -> Iterator[str]:
     """fork: this process single-threaded (as the CLI is); thread: another thread alive, so
     start_early must not fork."""
-    if request.param == "fork" and threading.active_count() != 1:
-        pytest.skip("this test process runs other threads: forking is not safe here")
+    if request.param == "fork":
+        deadline = time.monotonic() + 20  # reads of an earlier test may still be finishing
+        while threading.active_count() != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if threading.active_count() != 1:
+            pytest.skip("this test process runs other threads: forking is not safe here")
     stop = threading.Event()
     other = threading.Thread(target=stop.wait, daemon=True)
     if request.param == "thread":
         other.start()
     yield request.param
     stop.set()
+    if other.is_alive():
+        other.join(5)
 
 
 def _early_plan(ws: Ws) -> object:
