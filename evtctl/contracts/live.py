@@ -18,8 +18,8 @@ from dataclasses import replace
 from typing import Any
 
 from evtctl.contracts.model import Example
-from evtctl.contracts.verify import Pairing, Producer, _Emit, check_event
-from evtctl.contracts.workspace import ContractSet, producers_for, value_binding
+from evtctl.contracts.verify import Pairing, Producer, _Emit, check_event, protobuf_message_class
+from evtctl.contracts.workspace import ContractSet, load_schema, producers_for, value_binding
 from evtctl.errors import BackendError, Location
 from evtctl.manifest.model import Workspace
 
@@ -35,7 +35,7 @@ def verify_live(
     from evtctl.plan.session import cluster_config
     from evtctl.runtime.binding import SchemaBinding, make_serde
     from evtctl.runtime.registry import connect_registry
-    from evtctl.runtime.serde import plain_codec
+    from evtctl.runtime.serde import plain_codec, protobuf_dict_codec
 
     config, _local = cluster_config(workspace, context)
     if config.registry_url is None:
@@ -54,13 +54,19 @@ def verify_live(
         if binding is None or binding.value is None:
             continue
         ref = binding.value
+        codec: Any = plain_codec(dict)
+        message_type = None
         if ref.format.value == "PROTOBUF":
-            continue  # needs the generated message class; covered by the static and example checks
+            message_type = protobuf_message_class(load_schema(ref), ref.record_name)
+            if message_type is None:
+                continue  # imports user .proto files: covered by the static and example checks
+            codec = protobuf_dict_codec(message_type)
         serde = make_serde(
             SchemaBinding(ref.subject, ref.format.value, ref.file.read_text(encoding="utf-8")),
-            plain_codec(dict),
+            codec,
             cache,
             auto_register=True,
+            message_type=message_type,
         )
         kafka = KafkaProducer({**config.librdkafka(), "acks": "all", "enable.idempotence": True})
         metadata = kafka.list_topics(topic, timeout=_TIMEOUT_S)

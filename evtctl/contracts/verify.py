@@ -489,14 +489,17 @@ def _validate_json(schema: ParsedSchema, value: Any) -> str | None:
     return f"{error.message}" + (f" at /{where}" if where else "")
 
 
-def _validate_protobuf(schema: ParsedSchema, value: Any, record: str | None) -> str | None:
-    from google.protobuf import descriptor_pool, json_format, message_factory
+def protobuf_message_class(schema: ParsedSchema, record: str | None) -> Any:
+    """The message class of ``record`` (default: the file's first message) built from the compat
+    engine's descriptors; None when the schema imports user files, which only the compat engine
+    resolves. Raises ``KeyError`` when the message is not defined."""
+    from google.protobuf import descriptor_pool, message_factory
 
     model = schema.model
     pool = descriptor_pool.DescriptorPool()
     for name in model.imports:
         if not name.startswith("google/protobuf/"):
-            return None  # user imports: the compat engine checked them; value checks still run
+            return None
         module = __import__(
             "google.protobuf." + name.rsplit("/", 1)[-1].replace(".proto", "_pb2"), fromlist=["DESCRIPTOR"]
         )
@@ -505,13 +508,20 @@ def _validate_protobuf(schema: ParsedSchema, value: Any, record: str | None) -> 
     full = record or next(iter(model.messages), None)
     if full is None:
         return None
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(full))
+
+
+def _validate_protobuf(schema: ParsedSchema, value: Any, record: str | None) -> str | None:
+    from google.protobuf import json_format
+
     try:
-        descriptor = pool.FindMessageTypeByName(full)
+        cls = protobuf_message_class(schema, record)
     except KeyError:
-        return f"message {full} is not defined"
-    message = message_factory.GetMessageClass(descriptor)()
+        return f"message {record or 'of the schema'} is not defined"
+    if cls is None:
+        return None  # user imports: the compat engine checked them; value checks still run
     try:
-        json_format.ParseDict(value, message)
+        json_format.ParseDict(value, cls())
     except json_format.ParseError as err:
         return str(err)
     return None

@@ -55,6 +55,55 @@ def message_codec() -> Codec[Any]:
     return Codec(lambda value: value, lambda value: value)
 
 
+def protobuf_dict_codec(message_type: Any) -> Codec[dict[str, Any]]:
+    """Protobuf carrying JSON-like dicts (proto field names), as contract examples are written.
+
+    Reading back gives every field (defaults included) and 64-bit integers as ints, not the
+    strings of protobuf's JSON mapping, so values compare with what was sent.
+    """
+    from google.protobuf import json_format
+
+    def encode(value: dict[str, Any]) -> Any:
+        return json_format.ParseDict(value, message_type())
+
+    def decode(message: Any) -> dict[str, Any]:
+        data: dict[str, Any] = json_format.MessageToDict(
+            message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        )
+        _int64s_as_ints(message.DESCRIPTOR, data)
+        return data
+
+    return Codec(encode, decode)
+
+
+_INT64_TYPES = frozenset({3, 4, 6, 16, 18})  # INT64, UINT64, FIXED64, SFIXED64, SINT64
+
+
+def _int64s_as_ints(descriptor: Any, data: dict[str, Any]) -> None:
+    for field in descriptor.fields:
+        if field.name not in data:
+            continue
+        value = data[field.name]
+        # protobuf 6 added is_repeated; 7 removed label.
+        repeated = field.is_repeated if hasattr(field, "is_repeated") else field.label == field.LABEL_REPEATED
+        message = field.message_type
+        if field.type in _INT64_TYPES:
+            data[field.name] = [int(v) for v in value] if repeated else int(value)
+        elif message is not None and not message.full_name.startswith("google.protobuf."):
+            if message.GetOptions().map_entry:
+                inner = message.fields_by_name["value"]
+                for key, item in value.items():
+                    if inner.type in _INT64_TYPES:
+                        value[key] = int(item)
+                    elif inner.message_type is not None:
+                        _int64s_as_ints(inner.message_type, item)
+            elif repeated:
+                for item in value:
+                    _int64s_as_ints(message, item)
+            else:
+                _int64s_as_ints(message, value)
+
+
 def plain_codec(kind: type[T]) -> Codec[T]:
     """For primitive (non-record) schemas, such as a string key."""
 

@@ -181,7 +181,12 @@ def test_live_mode_round_trips_examples_through_broker_and_registry(
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
-    topics = ["retail.orders.created", "retail.customers", "retail.payments.completed"]
+    topics = [
+        "retail.orders.created",
+        "retail.customers",
+        "retail.payments.completed",
+        "retail.inventory.reserved",  # Protobuf
+    ]
     for future in admin.create_topics([NewTopic(t, 1, 1) for t in topics]).values():
         future.result(timeout=30)
     static = json.loads(run(workspace, "contract", "verify", "--output", "json").stdout)
@@ -191,8 +196,13 @@ def test_live_mode_round_trips_examples_through_broker_and_registry(
     assert done.returncode == 0, done.stdout + done.stderr
     live = json.loads(done.stdout)
     assert live["ok"]
-    # The live pass checked the read-back events on top of the static and example checks.
+    # The live pass checked the read-back events on top of the static and example checks, for
+    # the pairs whose producer has examples: Avro and Protobuf.
     assert live["summary"]["checked"] > static["summary"]["checked"]
+    static_checked = {p["contract"]: p["checked"] for p in static["pairs"]}
+    live_checked = {p["contract"]: p["checked"] for p in live["pairs"]}
+    for contract in ("inventory-service.orders-created", "audit-service.inventory-reserved"):
+        assert live_checked[contract] > static_checked[contract], contract
 
     # A consumer that needs a header the example never sets breaks only in the events that arrive.
     path = workspace / "topology/contracts/orders.yaml"
@@ -208,6 +218,17 @@ def test_live_mode_round_trips_examples_through_broker_and_registry(
     assert done.returncode == 1
     findings = [f for p in json.loads(done.stdout)["pairs"] for f in p["findings"]]
     assert any(f["source"].startswith("live ") and f["rule"] == "value-equals" for f in findings)
+
+    # Protobuf: a consumer rule on a 64-bit field holds against the value read back off the wire.
+    path = workspace / "topology/contracts/inventory.yaml"
+    path.write_text(path.read_text().replace("        minimum: 0\n", "        minimum: 1764201660001\n"))
+    done = run(
+        workspace, "contract", "verify", "--live", "--context", "test", "--output", "json", timeout=180
+    )
+    pairs = {p["contract"]: p for p in json.loads(done.stdout)["pairs"]}
+    findings = pairs["audit-service.inventory-reserved"]["findings"]
+    sources = {(f["source"].split(" ")[0], f["rule"]) for f in findings}
+    assert ("live", "value-range") in sources, sources
 
 
 def test_schema_check_fails_on_a_contract_break_the_level_allows(workspace: Path) -> None:
