@@ -57,8 +57,8 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _cli(args: list[str], cwd: Path) -> Callable[[], object]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "NO_COLOR": "1"}
+def _cli(args: list[str], cwd: Path, **extra_env: str) -> Callable[[], object]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "NO_COLOR": "1", **extra_env}
 
     def run() -> object:
         result = subprocess.run(
@@ -126,6 +126,12 @@ def main() -> None:
             ("cli lint = validate+lint (cold)", _median(_cli(["lint"], workspace), args.runs, drop_cache))
         )
         rows.append(("cli lint = validate+lint (warm)", _median(_cli(["lint"], workspace), args.runs)))
+        rows.append(
+            (
+                "cli lint (warm), one core (EVTCTL_NO_FORK=1)",
+                _median(_cli(["lint"], workspace, EVTCTL_NO_FORK="1"), args.runs),
+            )
+        )
 
     from evtctl.workspace import check_workspace
 
