@@ -107,10 +107,14 @@ def _with_contracts(ws: Any, result: PlanResult) -> PlanResult:
 
 
 def _desired(ws: Any, target: Target) -> Desired:
+    return _desired_state(ws, local=target.local)
+
+
+def _desired_state(ws: Any, *, local: bool) -> Desired:
     from evtctl.plan.desired import desired_state
 
     # the embedded broker is a single node: replication factors above 1 cannot be honoured there
-    return desired_state(ws, clamp_replication=1 if target.local else None)
+    return desired_state(ws, clamp_replication=1 if local else None)
 
 
 def _color(color: bool | None) -> bool:
@@ -151,6 +155,10 @@ def plan_command(
     targets = _check_targets(target)
     early = _start_early(workspace, context, targets)
     ws = _load(workspace, environment, context)
+    # the desired state needs only the context's kind: built while the early read may still run
+    ctx = ws.config.contexts.get(context or ws.config.default_context)
+    local = ctx is not None and ctx.kind == "local"
+    desired = _desired_state(ws, local=local) if early is not None and ctx is not None else None
     opened = early.take(ws) if early is not None else None
     if opened is not None:
         tgt, reads = opened
@@ -158,7 +166,8 @@ def plan_command(
     else:
         (tgt, ctx_name), reads = _open(ws, context), None
     try:
-        desired = _desired(ws, tgt)
+        if desired is None or tgt.local != local:
+            desired = _desired(ws, tgt)
         result = _with_contracts(
             ws,
             make_plan(
