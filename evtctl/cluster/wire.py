@@ -195,6 +195,13 @@ def parse_describe_topic_configs(r: Reader, version: int, sparse_below: int) -> 
     the bulk of a 10 MB answer) are skipped by their lengths without decoding their strings."""
     if not 1 <= version <= 3:
         raise ValueError(f"DescribeConfigs v{version} is not parsed here")
+    try:
+        return _parse_describe_topic_configs(r, version, sparse_below)
+    except IndexError:  # indexing past the end: a truncated answer
+        raise ValueError("truncated DescribeConfigs response") from None
+
+
+def _parse_describe_topic_configs(r: Reader, version: int, sparse_below: int) -> dict[str, TopicConfigs]:
     data = r.data
     h, i32 = _h, _i
     documented = version >= 3
@@ -295,6 +302,15 @@ def parse_describe_acls_v1(
 ) -> tuple[int, str | None, list[tuple[str, str, str, str, str, str, str]]]:
     """(error, message, bindings as (principal, resource type, name, pattern, operation, permission,
     host)). One tuple per binding: 20,000 ACLs parse in a fraction of what librdkafka's objects cost."""
+    try:
+        return _parse_describe_acls_v1(r)
+    except IndexError:  # indexing past the end: a truncated answer
+        raise ValueError("truncated DescribeAcls response") from None
+
+
+def _parse_describe_acls_v1(
+    r: Reader,
+) -> tuple[int, str | None, list[tuple[str, str, str, str, str, str, str]]]:
     r.int32()  # throttle
     error, message = r.int16(), r.nstr()
     data = r.data

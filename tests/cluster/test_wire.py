@@ -68,8 +68,10 @@ def test_parser_keeps_exactly_the_overrides(version: int) -> None:
 
 @pytest.mark.parametrize("version", [1, 3])
 def test_truncated_answer_is_an_error_not_a_short_result(version: int) -> None:
+    """Cut anywhere, the answer fails as ValueError or struct.error (the caller then falls back to
+    librdkafka), never as a short result or another exception."""
     data, _ = _response(version)
-    for cut in (len(data) - 1, len(data) // 2, 9):
+    for cut in range(len(data)):
         with pytest.raises((ValueError, struct.error)):
             wire.parse_describe_topic_configs(wire.Reader(data[:cut]), version, sparse_below=17)
 
@@ -129,8 +131,9 @@ def test_acl_parser_against_the_codec() -> None:
             ("User:ops", "CLUSTER", "kafka-cluster", "PREFIXED", "DESCRIBE_TOKENS", "ALLOW", "*"),
         ],
     )
-    with pytest.raises((ValueError, struct.error)):
-        wire.parse_describe_acls_v1(wire.Reader(data[:-3]))
+    for cut in range(len(data)):
+        with pytest.raises((ValueError, struct.error)):
+            wire.parse_describe_acls_v1(wire.Reader(data[:cut]))
     request = codec("DescribeAclsRequest", 1).decode(wire.describe_all_acls_v1())
     assert request == {
         "resource_type_filter": 1,
