@@ -5,28 +5,25 @@ The live state depends only on ``evtctl.yaml`` (the context), the desired state 
 manifests meanwhile; afterwards ``make_plan(early=...)`` narrows the early read exactly as a read
 made then would be (evtctl.plan.session._narrow).
 
-Where the process can fork (POSIX, and only while it is single-threaded, so no lock can be held by a
-thread the child does not have), the reads run in a child process: the import of librdkafka and
-httpx, the connections and the parsing of the answers then use the machine's other core instead of
-competing with the manifest load for this interpreter's lock. The child sends the resources back
-pickled; a kind it could not read is read again here, so its error surfaces as usual. Otherwise (or
-if the child fails in any way) the reads run on daemon threads of this process.
+Where the process can fork (evtctl.forking: Linux, and only while it is single-threaded), the
+reads run in a child process: the import of librdkafka and httpx, the connections and the parsing
+of the answers then use the machine's other core instead of competing with the manifest load for
+this interpreter's lock. The child sends the resources back pickled; a kind it could not read is
+read again here, so its error surfaces as usual. Otherwise (or if the child fails in any way) the
+reads run on daemon threads of this process.
 """
 
 from __future__ import annotations
 
-import os
 import pickle
-import select
-import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from evtctl import forking
 from evtctl.cluster.capabilities import Capabilities
 from evtctl.cluster.kafka import KafkaBackend
 from evtctl.cluster.registry import RegistryBackend
@@ -83,10 +80,23 @@ def start_early(ws_config: Any, context: str | None, targets: Iterable[str] = ()
     """Open the context of ``ws_config`` (a WorkspaceConfig) and start reading every kind (or the
     targeted ones): in a child process where possible, else on a daemon thread."""
     sorted_targets = tuple(sorted(targets))
-    if hasattr(os, "fork") and threading.active_count() == 1:
-        wait = _fork(ws_config, context, sorted_targets)
-        if wait is not None:
-            return EarlyStart(ws_config, context, sorted_targets, wait)
+    # One core is enough: the child mostly waits for the cluster while this process loads.
+    child = forking.spawn(
+        lambda: _child(ws_config, context, sorted_targets),
+        timeout=CHILD_WAIT,
+        dumps=lambda value: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
+        loads=pickle.loads,
+        min_cores=1,
+    )
+    if child is not None:
+
+        def adopt() -> tuple[Target, LiveReads] | None:
+            try:
+                return _adopt(child())
+            except forking.ChildFailed:
+                return None  # read here instead, where any error is reported as usual
+
+        return EarlyStart(ws_config, context, sorted_targets, adopt)
     done: Future[tuple[Target, LiveReads]] = Future()
 
     def run() -> None:
@@ -102,106 +112,32 @@ def start_early(ws_config: Any, context: str | None, targets: Iterable[str] = ()
 # ---- the child process ------------------------------------------------------------------------
 
 
-def _child(ws_config: Any, context: str | None, targets: tuple[str, ...], out: int) -> None:
-    """Runs in the forked child: read, send the pickled result (empty on any failure), exit."""
+def _child(ws_config: Any, context: str | None, targets: tuple[str, ...]) -> dict[str, Any]:
+    """Runs in the forked child: read every kind and return what the parent adopts."""
     # httpcore imports trio when it is installed, only for trio-based async clients (a quarter of a
     # second here); this throwaway process speaks sync HTTP only, so it skips that import.
     sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
-    data = b""
-    try:
-        target, reads = _open_and_read(ws_config, context, targets)
-        results: dict[str, Any] = {}
-        for kind in reads.kinds:
-            try:
-                results[kind] = _pack(kind, reads.result(kind))
-            except Exception:
-                results[kind] = None  # read again by the parent, where its error is reported
-        registry = target.registry
-        payload = {
-            "config": target.config,
-            "local": target.local,
-            "versions": dict(target.capabilities.versions),
-            "kinds": reads.kinds,
-            "targets": reads.targets,
-            "results": results,
-            "kafka_round_trips": target.kafka.round_trips,
-            "config_errors": target.kafka.config_errors,
-            "registry_round_trips": registry.round_trips if registry else 0,
-            "level_reads": registry.level_reads if registry else 0,
-            "bulk_levels": registry._bulk_levels if registry else None,
-        }
-        data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    except BaseException:  # the parent falls back to reading itself
-        data = b""
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(out, view) :]
-    except OSError:
-        pass  # the parent is gone (e.g. the workspace failed to load)
-
-
-def _fork(
-    ws_config: Any, context: str | None, targets: tuple[str, ...]
-) -> Callable[[], tuple[Target, LiveReads] | None] | None:
-    try:
-        read_end, write_end = os.pipe()
-    except OSError:
-        return None
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_end)
-        os.close(write_end)
-        return None
-    if pid == 0:  # child: never returns into the caller's code
-        status = 0
+    target, reads = _open_and_read(ws_config, context, targets)
+    results: dict[str, Any] = {}
+    for kind in reads.kinds:
         try:
-            os.close(read_end)
-            _child(ws_config, context, targets, write_end)
-        except BaseException:
-            status = 1
-        finally:
-            os._exit(status)
-    os.close(write_end)
-
-    def wait() -> tuple[Target, LiveReads] | None:
-        data = b""
-        try:
-            data = _read_all(read_end, time.monotonic() + CHILD_WAIT)
-        finally:
-            os.close(read_end)
-            _reap(pid, kill=not data)
-        if not data:
-            return None
-        return _adopt(pickle.loads(data))
-
-    return wait
-
-
-def _read_all(fd: int, deadline: float) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return b""  # the child hangs: read ourselves
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-def _reap(pid: int, *, kill: bool) -> None:
-    """Collect the child: it has written everything and is exiting, or it is of no use any more."""
-    try:
-        if kill:
-            os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except OSError:
-        pass
+            results[kind] = _pack(kind, reads.result(kind))
+        except Exception:
+            results[kind] = None  # read again by the parent, where its error is reported
+    registry = target.registry
+    return {
+        "config": target.config,
+        "local": target.local,
+        "versions": dict(target.capabilities.versions),
+        "kinds": reads.kinds,
+        "targets": reads.targets,
+        "results": results,
+        "kafka_round_trips": target.kafka.round_trips,
+        "config_errors": target.kafka.config_errors,
+        "registry_round_trips": registry.round_trips if registry else 0,
+        "level_reads": registry.level_reads if registry else 0,
+        "bulk_levels": registry._bulk_levels if registry else None,
+    }
 
 
 def _adopt(payload: dict[str, Any]) -> tuple[Target, LiveReads]:

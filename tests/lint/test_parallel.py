@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from evtctl import forking
 from evtctl.lint.registry import RULES
 from tests.lint.helpers import materialize, rule_fixture
 
@@ -53,39 +49,6 @@ def _lint_both_ways(*roots: Path) -> list[tuple[list[list[str]], list[list[str]]
     out = json.loads(result.stdout)
     assert out["can_fork"], "a fresh evtctl process on this machine must be able to fork"
     return [(forked, here) for forked, here in out["runs"]]
-
-
-def test_work_runs_in_a_child_and_comes_back() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import os; from evtctl import forking;"
-            "print((forking.start(lambda: (os.getpid(), {'a': [1, 2.5, None, True]}))(), os.getpid()))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    (child, payload), parent = ast.literal_eval(result.stdout)
-    assert child != parent
-    assert payload == {"a": [1, 2.5, None, True]}
-
-
-def test_a_failing_child_falls_back_to_this_process() -> None:
-    parent = os.getpid()
-
-    def work() -> int:
-        if os.getpid() != parent:
-            raise RuntimeError("only the child fails")
-        return parent
-
-    assert forking.start(work)() == parent
-
-
-def test_no_fork_when_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("EVTCTL_NO_FORK", "1")
-    assert forking.start(os.getpid)() == os.getpid()
 
 
 def test_forked_schema_rules_find_the_same(tmp_path: Path) -> None:
