@@ -206,6 +206,38 @@ def _record_name_help(strategy: NamingStrategy) -> str:
     return f"{strategy.value} needs the record name: set `recordName:` or give the schema a (namespaced) name"
 
 
+def _schema_file(root: Path, raw: Mapping[str, Any]) -> tuple[Path, SchemaFormat | None]:
+    """A binding side's schema file and format (declared, else by extension; None if unknown)."""
+    file = Path(os.path.normpath(root / raw["schema"]))
+    fmt_text = raw.get("format")
+    return file, SchemaFormat(fmt_text) if fmt_text else _EXTENSION_FORMATS.get(file.suffix.lower())
+
+
+def _reference_file(root: Path, ref: Mapping[str, Any]) -> Path | None:
+    return Path(os.path.normpath(root / ref["schema"])) if ref.get("schema") else None
+
+
+def bound_schema_files(
+    documents: Iterable[tuple[str, str, PosMap]], root: Path
+) -> list[tuple[Path, SchemaFormat, tuple[Path, ...]]]:
+    """(file, format, reference files) of every side the Subject documents bind: what
+    ``build_documents`` will ask the schema checker about, so it can start early."""
+    out: list[tuple[Path, SchemaFormat, tuple[Path, ...]]] = []
+    for kind, _, data in documents:
+        if kind != Kind.SUBJECT.value:
+            continue
+        spec = data.get("spec") or {}
+        for side in ("key", "value"):
+            raw = spec.get(side)
+            if raw is None:
+                continue
+            file, fmt = _schema_file(root, raw)
+            if fmt is not None:
+                refs = (_reference_file(root, r) for r in raw.get("references") or ())
+                out.append((file, fmt, tuple(r for r in refs if r is not None)))
+    return out
+
+
 def _subject(d: _Doc, root: Path, schemas: SchemaFileChecker) -> SubjectBinding:
     spec = d.spec
     topic = spec["topic"]
@@ -216,11 +248,7 @@ def _subject(d: _Doc, root: Path, schemas: SchemaFileChecker) -> SubjectBinding:
         if raw is None:
             continue
         path: tuple[str | int, ...] = ("spec", side)
-        file = Path(os.path.normpath(root / raw["schema"]))
-        fmt_text = raw.get("format")
-        fmt: SchemaFormat | None = (
-            SchemaFormat(fmt_text) if fmt_text else _EXTENSION_FORMATS.get(file.suffix.lower())
-        )
+        file, fmt = _schema_file(root, raw)
         if fmt is None:
             d.error(
                 f"cannot tell the format of {raw['schema']!r} from its extension",
@@ -229,7 +257,7 @@ def _subject(d: _Doc, root: Path, schemas: SchemaFileChecker) -> SubjectBinding:
             )
         references: list[SchemaReference] = []
         for i, ref in enumerate(raw.get("references") or ()):
-            ref_file = Path(os.path.normpath(root / ref["schema"])) if ref.get("schema") else None
+            ref_file = _reference_file(root, ref)
             if ref_file is not None and not ref_file.is_file():
                 d.error(
                     f"referenced schema file {ref['schema']!r} does not exist",
@@ -559,7 +587,10 @@ def build_documents(
         Kind.EVENT_EXAMPLES.value: out.event_examples,
     }
     owners: list[tuple[str, str]] = []
-    ordered = sorted(documents, key=lambda item: item[0] != Kind.TENANT.value)  # tenants first
+    # Tenants first (others need their prefixes); subjects last, so schema files checked in the
+    # background (SchemaFileChecker.prefetch) have the longest time to arrive.
+    order = {Kind.TENANT.value: 0, Kind.SUBJECT.value: 2}
+    ordered = sorted(documents, key=lambda item: order.get(item[0], 1))
     for kind, file, data in ordered:
         if kind != Kind.TENANT.value and not owners and out.tenants:
             owners = sorted(((p, t.name) for t in out.tenants for p in t.prefixes), key=lambda x: -len(x[0]))

@@ -7,13 +7,13 @@ Record/TopicRecord naming strategies need.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from evtctl import __version__
 from evtctl.errors import EvtctlError, Location
@@ -62,6 +62,8 @@ class SchemaFileChecker:
         self.cache_file = cache_file
         self._known: dict[str, str] = {}
         self._dirty = False
+        self._pending: Callable[[], Any] | None = None  # a prefetch still running
+        self._fetched: dict[tuple[str, str], Outcome] = {}
         if cache_file is not None:
             try:
                 loaded = json.loads(cache_file.read_text(encoding="utf-8"))
@@ -82,24 +84,57 @@ class SchemaFileChecker:
         except OSError:
             pass
 
+    def prefetch(self, items: Sequence[tuple[Path, SchemaFormat, Sequence[Path]]]) -> None:
+        """Start checking ``items`` (file, format, reference files) in a forked child, so the
+        parsing overlaps the rest of the load; :meth:`check` then waits for those outcomes.
+        Only worth it for many files; without a child nothing changes."""
+        from evtctl import forking
+
+        todo = sorted({(f, fmt, tuple(refs)) for f, fmt, refs in items if (f, fmt) not in self._cache})
+        if len(todo) < PREFETCH_MIN_FILES:
+            return
+
+        def work() -> tuple[dict[tuple[str, str], Any], dict[str, str]]:
+            outcomes = {(str(f), fmt.value): self._outcome(f, fmt, refs) for f, fmt, refs in todo}
+            return outcomes, self._known
+
+        wait = forking.spawn(work)
+        if wait is not None:
+            self._pending = wait
+
     def check(
         self, file: Path, fmt: SchemaFormat, references: Sequence[Path], used_at: Location
     ) -> tuple[Problem | None, str | None]:
         key = (file, fmt)
         hit = self._cache.get(key)
         if hit is None:
-            hit = self._cache[key] = self._check(file, fmt, references, used_at)
+            outcome = self._prefetched(file, fmt)
+            if outcome is None:
+                outcome = self._outcome(file, fmt, tuple(references))
+            hit = self._cache[key] = _result(file, outcome, used_at)
         return hit
 
-    def _check(
-        self, file: Path, fmt: SchemaFormat, references: Sequence[Path], used_at: Location
-    ) -> tuple[Problem | None, str | None]:
+    def _prefetched(self, file: Path, fmt: SchemaFormat) -> Outcome | None:
+        if self._pending is not None:
+            from evtctl import forking
+
+            wait, self._pending = self._pending, None
+            try:
+                self._fetched, known = wait()
+            except forking.ChildFailed:
+                self._fetched = {}  # check each file here instead
+            else:
+                if known.keys() - self._known.keys():
+                    self._known.update(known)
+                    self._dirty = True
+        return self._fetched.pop((str(file), fmt.value), None)
+
+    def _outcome(self, file: Path, fmt: SchemaFormat, references: Sequence[Path]) -> Outcome:
+        """What checking ``file`` found, as plain data (it may come from a forked child)."""
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
-            return Problem(
-                f"cannot read schema file {file.name}: {err}", used_at, code=Code.SCHEMA_FILE
-            ), None
+            return ("unreadable", f"cannot read schema file {file.name}: {err}")
         digest = hashlib.sha256(f"{fmt.value}\0{text}".encode())
         for ref in references:
             try:
@@ -108,39 +143,58 @@ class SchemaFileChecker:
                 digest.update(b"\0missing")
         key = digest.hexdigest()
         if key in self._known:
-            return None, self._known[key] or None
+            return ("ok", self._known[key])
         try:
             _parse(file, fmt, references, self.search_paths)
         except EvtctlError as err:
             where = err.location if err.location is not None and err.location.file else Location(str(file))
-            where = dataclasses.replace(where, file=_shown(where.file or str(file)))
-            return (
-                Problem(
-                    f"schema does not parse: {err.message}",
-                    where,
-                    f"bound at {used_at}" + (f"; {err.help}" if err.help else ""),
-                    Code.SCHEMA_FILE,
-                ),
-                None,
-            )
+            return ("invalid", err.message, err.help, where.file or str(file), where.line, where.col)
         except (RecursionError, ValueError, TypeError, KeyError) as err:
             # The parser should have raised InputError; still, bad input must not crash validate.
-            return (
-                Problem(
-                    f"schema does not parse: {type(err).__name__}: {err}",
-                    Location(_shown(str(file))),
-                    f"bound at {used_at}",
-                    Code.SCHEMA_FILE,
-                ),
-                None,
-            )
+            return ("crashed", f"{type(err).__name__}: {err}")
         name = record_name(text, fmt)
         # Only Avro is cached: its references are declared (and hashed above), while Protobuf
         # imports and JSON Schema file $refs are found on disk and could change unseen.
         if fmt is SchemaFormat.AVRO:
             self._known[key] = name or ""
             self._dirty = True
-        return None, name
+        return ("ok", name or "")
+
+
+# ("ok", record name or ""), ("unreadable", message), ("invalid", message, help, file, line, col),
+# ("crashed", message)
+Outcome = tuple[Any, ...]
+
+# Fewer schema files parse faster than a second process starts.
+PREFETCH_MIN_FILES = 200
+
+
+def _result(file: Path, outcome: Outcome, used_at: Location) -> tuple[Problem | None, str | None]:
+    kind = outcome[0]
+    if kind == "ok":
+        return None, outcome[1] or None
+    if kind == "unreadable":
+        return Problem(outcome[1], used_at, code=Code.SCHEMA_FILE), None
+    if kind == "invalid":
+        message, help, where_file, line, col = outcome[1:]
+        return (
+            Problem(
+                f"schema does not parse: {message}",
+                Location(_shown(where_file), line, col),
+                f"bound at {used_at}" + (f"; {help}" if help else ""),
+                Code.SCHEMA_FILE,
+            ),
+            None,
+        )
+    return (
+        Problem(
+            f"schema does not parse: {outcome[1]}",
+            Location(_shown(str(file))),
+            f"bound at {used_at}",
+            Code.SCHEMA_FILE,
+        ),
+        None,
+    )
 
 
 def _shown(file: str) -> str:

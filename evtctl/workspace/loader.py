@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evtctl.errors import InputError, Location, UsageError
-from evtctl.manifest.build import build_documents
+from evtctl.manifest.build import bound_schema_files, build_documents
 from evtctl.manifest.check import check_document, unknown_kind
 from evtctl.manifest.links import link
 from evtctl.manifest.model import API_VERSION, Kind, Workspace
@@ -233,6 +233,7 @@ def _check_workspace(
     documents = _check_documents(manifest_files, loaded, env, problems, broken)
     cache = loaded.config.state_dir / "cache" / "schemas.json" if (root / CONFIG_NAME).is_file() else None
     schemas = SchemaFileChecker(loaded.config.schema_paths, cache)
+    schemas.prefetch(bound_schema_files(documents, root))
     built = build_documents(documents, root, schemas)
     schemas.save()
     acls = link(built, broken)
