@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import ast
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from evtctl import forking
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.cli import fresh_python
 
 _SCRIPT = """
 import os, pickle, time
@@ -53,15 +49,7 @@ print(repr(out))
 
 
 def test_spawn_in_a_fresh_process() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", _SCRIPT],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(REPO), "EVTCTL_NO_FORK": ""},
-        check=True,
-    )
-    out = ast.literal_eval(result.stdout)
+    out = ast.literal_eval(fresh_python(_SCRIPT, timeout=60))
     assert out["can_fork"], "a fresh evtctl process on this machine must be able to fork"
     child, payload = out["marshal"]
     assert child != out["parent"] and payload == {"a": [1, 2.5, None, True]}

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from evtctl.lint.registry import RULES
 from tests.lint.helpers import materialize, rule_fixture
+from tests.support.cli import fresh_python
 
 SCHEMA_RULES = [r.code for r in RULES if r.reads_schema_files]
 
@@ -38,15 +36,7 @@ print(json.dumps(out))
 
 
 def _lint_both_ways(*roots: Path) -> list[tuple[list[list[str]], list[list[str]]]]:
-    repo = Path(__file__).resolve().parents[2]
-    result = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, *map(str, roots)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(repo)},
-        check=True,
-    )
-    out = json.loads(result.stdout)
+    out = json.loads(fresh_python(_SCRIPT, *roots))
     assert out["can_fork"], "a fresh evtctl process on this machine must be able to fork"
     return [(forked, here) for forked, here in out["runs"]]
 

@@ -4,11 +4,10 @@ them in line (evtctl.manifest.schemafiles.SchemaFileChecker.prefetch)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.support.cli import fresh_python
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "corpus" / "invalid"
@@ -73,15 +72,7 @@ def test_prefetched_schema_checks_match_in_line_checks(tmp_path: Path) -> None:
         else:
             shutil.copy(source, reference / part)
     roots.append(reference)
-    result = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, *map(str, roots)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(REPO), "EVTCTL_NO_FORK": ""},
-        check=True,
-    )
-    out = json.loads(result.stdout)
+    out = json.loads(fresh_python(_SCRIPT, *roots))
     assert any(out["spawned"]), "the prefetch never forked"
     assert out["hits"] > 0, "no check was answered by the prefetch"
     problems_seen = 0

@@ -33,3 +33,18 @@ def run_evtctl(
         text=True,
         timeout=timeout,
     )
+
+
+def fresh_python(script: str, *args: str | Path, timeout: float = 300) -> str:
+    """Run ``script`` in a fresh interpreter (no threads left by other tests, forking allowed) and
+    return its standard output; a failure raises with the script's stderr."""
+    result = subprocess.run(
+        [sys.executable, "-c", script, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(REPO), "EVTCTL_NO_FORK": ""},
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"script failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return result.stdout
