@@ -74,6 +74,8 @@ class SchemaFileChecker:
 
     def save(self) -> None:
         """Write the cache back (best effort: a read-only checkout just stays uncached)."""
+        if self._pending is not None:  # a prefetch nobody asked for (no bound file exists): reap it
+            self._prefetched(Path(), SchemaFormat.AVRO)
         if self.cache_file is None or not self._dirty:
             return
         try:
