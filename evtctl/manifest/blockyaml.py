@@ -59,11 +59,9 @@ def scan(text: str, builder: _Builder) -> list[tuple[Any, Mark]] | None:
     kept = len(builder.problems)
     try:
         return _Scanner(text, builder).run()
-    except Decline:
-        del builder.problems[kept:]
-        return None
-    except (IndexError, KeyError, ValueError, TypeError):  # pragma: no cover - a scanner bug
-        # Never a traceback for bad input: libyaml's path gives the right answer, only slower.
+    # Besides declining, any scanner bug on odd input falls back too: never a traceback, and
+    # libyaml's path gives the right answer, only slower.
+    except (Decline, IndexError, KeyError, ValueError, TypeError):
         del builder.problems[kept:]
         return None
 
@@ -245,7 +243,7 @@ class _Scanner:
         if first == '"' or first == "'":
             text, end = _quoted(rest, 0)
             _tail(rest, end)
-            return self.builder._str(text, mark), mark
+            return self.builder.string(text, mark), mark
         if first == "[" or first == "{":
             return self._flow(rest, lineno, col), mark
         if first == "|" or first == ">":
@@ -293,7 +291,7 @@ class _Scanner:
                 value, pos = self._flow_at(text, pos, lineno, col, depth + 1)
             elif text[pos] in "\"'":
                 quoted, pos = _quoted(text, pos)
-                value = self.builder._str(quoted, vmark)
+                value = self.builder.string(quoted, vmark)
             else:
                 scalar = _FLOW_PLAIN.match(text, pos)
                 raw = scalar.group().rstrip(" ")  # type: ignore[union-attr]
@@ -359,7 +357,7 @@ class _Scanner:
             value = "".join(parts)
         if not header.endswith("-"):
             value += "\n"
-        return self.builder._str(value, mark)
+        return self.builder.string(value, mark)
 
 
 def _quoted(text: str, pos: int) -> tuple[str, int]:

@@ -153,7 +153,7 @@ class _Builder:
         self.sizes: dict[int, int] = {}  # expanded size of anchored containers
         self.total = 0  # values in the current document, aliases counted expanded
         self.scalar: dict[str, Callable[[str, Mark], Any]] = {
-            _STR: self._str,
+            _STR: self.string,
             _NULL: lambda v, m: None,
             "tag:yaml.org,2002:bool": lambda v, m: v.lower() in ("yes", "true", "on", "y"),
             "tag:yaml.org,2002:int": self._int,
@@ -171,7 +171,8 @@ class _Builder:
     def _float(self, value: str, mark: Mark) -> Any:
         return self.constructor.construct_yaml_float(ScalarNode("tag:yaml.org,2002:float", value))
 
-    def _str(self, value: str, mark: Mark) -> Any:
+    def string(self, value: str, mark: Mark) -> Any:
+        """A string scalar with ``${var}`` variables substituted (``$$`` is a literal ``$``)."""
         if self.variables is None or "$" not in value:
             return value
         whole = _VAR.fullmatch(value)
@@ -204,7 +205,7 @@ class _Builder:
         """The value of an untagged plain scalar (YAML 1.1 implicit typing, then variables)."""
         if "$" in value:
             tag = _resolve_plain(value)
-            return self._str(value, mark) if tag == _STR else self.tagged(value, tag, mark)
+            return self.string(value, mark) if tag == _STR else self.tagged(value, tag, mark)
         hit = _RESOLVED.get(value, _MISS)
         if hit is not _MISS:
             return hit
@@ -254,7 +255,7 @@ class _Builder:
         tag = event.tag
         if tag is None or tag == "!":
             if not event.implicit[0]:
-                return self._str(event.value, mark)  # quoted: always a string
+                return self.string(event.value, mark)  # quoted: always a string
             return self.plain(event.value, mark)
         return self.tagged(event.value, tag, mark)
 
