@@ -82,11 +82,7 @@ class LogWriter:
         slow fsync never delays the visibility of later writes."""
         dirty: set[int] = set()
         while True:
-            first = self._queue.get()
-            batch: list[WriteJob | object] = [first]
-            with contextlib.suppress(queue.Empty):
-                while len(batch) < 4096:
-                    batch.append(self._queue.get_nowait())
+            batch = _drain(self._queue)
             jobs: list[WriteJob] = []
             to_syncer: list[WriteJob] = []
             stop = False
@@ -126,11 +122,7 @@ class LogWriter:
     def _run_syncer(self) -> None:
         """Syncer thread: one fsync round for all queued sync requests (group commit), then closes."""
         while True:
-            first = self._sync_queue.get()
-            batch: list[WriteJob | object] = [first]
-            with contextlib.suppress(queue.Empty):
-                while len(batch) < 4096:
-                    batch.append(self._sync_queue.get_nowait())
+            batch = _drain(self._sync_queue)
             syncs: list[WriteJob] = []
             fds: set[int] = set()
             stop = False
@@ -196,3 +188,12 @@ def _complete(jobs: list[WriteJob], written: bool) -> None:
                 fut.set_exception(job.error[0])
             else:
                 fut.set_result(None)
+
+
+def _drain(jobs: queue.SimpleQueue[WriteJob | object]) -> list[WriteJob | object]:
+    """Block for the next item, then take whatever else is queued (up to 4,096): one batch."""
+    batch: list[WriteJob | object] = [jobs.get()]
+    with contextlib.suppress(queue.Empty):
+        while len(batch) < 4096:
+            batch.append(jobs.get_nowait())
+    return batch
