@@ -54,20 +54,24 @@ TOKENS = [
 ]
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    edits=st.lists(
-        st.tuples(
-            st.integers(0, len(BASE)), st.integers(0, 6), st.sampled_from(TOKENS) | st.text(max_size=4)
-        ),
-        min_size=1,
-        max_size=4,
+def _edited(base: str, max_edits: int) -> st.SearchStrategy[str]:
+    """``base`` after 1..``max_edits`` edits: at a position, cut up to 6 characters, insert a token."""
+    edit = st.tuples(
+        st.integers(0, len(base)), st.integers(0, 6), st.sampled_from(TOKENS) | st.text(max_size=4)
     )
-)
-def test_edited_manifests_never_crash(tmp_path: Path, edits: list[tuple[int, int, str]]) -> None:
-    text = BASE
-    for position, cut, insert in edits:
-        text = text[:position] + insert + text[position + cut :]
+
+    def apply(edits: list[tuple[int, int, str]]) -> str:
+        text = base
+        for position, cut, insert in edits:
+            text = text[:position] + insert + text[position + cut :]
+        return text
+
+    return st.lists(edit, min_size=1, max_size=max_edits).map(apply)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_edited(BASE, 4))
+def test_edited_manifests_never_crash(tmp_path: Path, text: str) -> None:
     (tmp_path / "evtctl.yaml").write_text("apiVersion: evtctl/v1\nkind: Workspace\nmetadata: {name: f}\n")
     (tmp_path / "a.avsc").write_text('{"type": "record", "name": "A", "fields": []}')
     (tmp_path / "topology").mkdir(exist_ok=True)
@@ -97,19 +101,8 @@ spec:
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    edits=st.lists(
-        st.tuples(
-            st.integers(0, len(CONFIG)), st.integers(0, 6), st.sampled_from(TOKENS) | st.text(max_size=4)
-        ),
-        min_size=1,
-        max_size=3,
-    )
-)
-def test_edited_workspace_config_never_crashes(tmp_path: Path, edits: list[tuple[int, int, str]]) -> None:
-    text = CONFIG
-    for position, cut, insert in edits:
-        text = text[:position] + insert + text[position + cut :]
+@given(text=_edited(CONFIG, 3))
+def test_edited_workspace_config_never_crashes(tmp_path: Path, text: str) -> None:
     (tmp_path / "evtctl.yaml").write_text(text, encoding="utf-8", errors="surrogatepass")
     (tmp_path / "topology").mkdir(exist_ok=True)
     (tmp_path / "topology" / "a.yaml").write_text(BASE.replace("partitions: 3", "partitions: ${n}"))
