@@ -577,6 +577,34 @@ def load_text(
     return documents, problems
 
 
+def read_file(
+    path: Path, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> tuple[bytes | None, Problem | None]:
+    """The bytes of one manifest file, or the located problem that stops it being read."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return None, Problem(
+                f"file is too large ({size} bytes; the limit is {max_bytes})",
+                Location(display, 1, 1),
+                "split it into several files, or raise `limits.maxFileBytes` in evtctl.yaml",
+                Code.FILE,
+            )
+        return path.read_bytes(), None
+    except OSError as err:
+        return None, Problem(f"cannot read file: {err.strerror or err}", Location(display), code=Code.FILE)
+
+
+def load_bytes(
+    data: bytes, display: str, *, variables: dict[str, Any] | None = None
+) -> tuple[list[Document], list[Problem]]:
+    """Decode and parse one file's bytes; encoding and syntax problems come back located."""
+    text, problem = _decode(data, display)
+    if problem is not None or text is None:
+        return [], [problem] if problem else []
+    return load_text(text, display, variables=variables)
+
+
 def load_file(
     path: Path,
     display: str,
@@ -585,21 +613,7 @@ def load_file(
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> tuple[list[Document], list[Problem]]:
     """Read and parse one YAML file; size, encoding and syntax problems come back located."""
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return [], [
-                Problem(
-                    f"file is too large ({size} bytes; the limit is {max_bytes})",
-                    Location(display, 1, 1),
-                    "split it into several files, or raise `limits.maxFileBytes` in evtctl.yaml",
-                    Code.FILE,
-                )
-            ]
-        data = path.read_bytes()
-    except OSError as err:
-        return [], [Problem(f"cannot read file: {err.strerror or err}", Location(display), code=Code.FILE)]
-    text, problem = _decode(data, display)
-    if problem is not None or text is None:
+    data, problem = read_file(path, display, max_bytes)
+    if data is None:
         return [], [problem] if problem else []
-    return load_text(text, display, variables=variables)
+    return load_bytes(data, display, variables=variables)

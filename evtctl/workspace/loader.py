@@ -16,12 +16,13 @@ from typing import Any
 from evtctl.errors import InputError, Location, UsageError
 from evtctl.manifest.build import bound_schema_files, build_documents
 from evtctl.manifest.check import check_document, unknown_kind
+from evtctl.manifest.doccache import DocumentCache, FileOutcome
 from evtctl.manifest.links import link
 from evtctl.manifest.model import API_VERSION, Kind, Workspace
 from evtctl.manifest.problems import Code, Problem
 from evtctl.manifest.schemafiles import SchemaFileChecker
 from evtctl.manifest.schemas import ENVIRONMENT_KIND, SPECS, WORKSPACE_KIND
-from evtctl.manifest.yamlpos import PosMap, load_file, locate, merge
+from evtctl.manifest.yamlpos import PosMap, load_bytes, locate, merge, read_file
 from evtctl.workspace.config import (
     CONFIG_NAME,
     Environment,
@@ -106,77 +107,108 @@ def _check_documents(
     env: Environment | None,
     problems: list[Problem],
     declared: set[tuple[str, str]],
+    cache_dir: Path | None,
+    complete: bool,
 ) -> list[tuple[str, str, PosMap]]:
     variables: dict[str, Any] = dict(loaded.variables)
     if env is not None:
         variables.update(env.variables)
+    cache = (
+        DocumentCache.open(
+            cache_dir,
+            variables=variables,
+            overlays=(env.file, env.overlays) if env is not None else None,
+            max_bytes=loaded.max_file_bytes,
+        )
+        if cache_dir is not None
+        else None
+    )
     good: list[tuple[str, str, PosMap]] = []
+    shown_files: list[str] = []
     for path in files:
         shown = display(path)
-        documents, file_problems = load_file(
-            path, shown, variables=variables, max_bytes=loaded.max_file_bytes
+        shown_files.append(shown)
+        data, problem = read_file(path, shown, loaded.max_file_bytes)
+        if data is None:
+            outcome = FileOutcome([problem] if problem else [])
+        elif cache is None:
+            outcome = _check_file(data, shown, variables, env)
+        else:
+            key = cache.key(shown, data)
+            found = cache.get(shown, key)
+            if found is None:
+                outcome = _check_file(data, shown, variables, env)
+                cache.put(shown, key, outcome)
+            else:
+                outcome = found
+        problems.extend(outcome.problems)
+        good.extend(outcome.good)
+        declared.update(outcome.declared)
+    if cache is not None and complete:  # entries of deleted files go; a partial load keeps the rest
+        cache.prune(shown_files)
+    return good
+
+
+def _check_file(data: bytes, shown: str, variables: dict[str, Any], env: Environment | None) -> FileOutcome:
+    """Parse one manifest file and check each document against its kind's schema."""
+    documents, problems = load_bytes(data, shown, variables=variables)
+    outcome = FileOutcome(problems)
+    if not problems and all(d.data is None for d in documents):
+        problems.append(
+            Problem(
+                "file contains no manifests",
+                Location(shown, 1, 1),
+                "remove the empty file, or add documents starting with `apiVersion: evtctl/v1`",
+                Code.FILE,
+            )
         )
-        problems.extend(file_problems)
-        if not file_problems and all(d.data is None for d in documents):
+    for document in documents:
+        data = document.data
+        if data is None:  # an empty document between `---` separators
+            continue
+        where = Location(shown, document.mark[0], document.mark[1])
+        if not isinstance(data, PosMap):
             problems.append(
                 Problem(
-                    "file contains no manifests",
-                    Location(shown, 1, 1),
-                    "remove the empty file, or add documents starting with `apiVersion: evtctl/v1`",
-                    Code.FILE,
+                    f"a manifest must be a mapping, got {type(data).__name__}",
+                    where,
+                    "each document needs apiVersion, kind, metadata and spec",
+                    Code.SCHEMA,
                 )
             )
-        for document in documents:
-            data = document.data
-            if data is None:  # an empty document between `---` separators
-                continue
-            where = Location(shown, document.mark[0], document.mark[1])
-            if not isinstance(data, PosMap):
+            continue
+        kind = data.get("kind")
+        if "kind" not in data:
+            problems.append(
+                Problem("missing required field 'kind'", where, f"one of: {', '.join(SPECS)}", Code.SCHEMA)
+            )
+            continue
+        if kind not in SPECS:
+            if kind in (WORKSPACE_KIND, ENVIRONMENT_KIND):
                 problems.append(
                     Problem(
-                        f"a manifest must be a mapping, got {type(data).__name__}",
-                        where,
-                        "each document needs apiVersion, kind, metadata and spec",
-                        Code.SCHEMA,
+                        f"`kind: {kind}` does not belong among the manifests",
+                        locate(shown, data, ["kind"]),
+                        f"{WORKSPACE_KIND} lives in {CONFIG_NAME}; {ENVIRONMENT_KIND} in environments/",
+                        Code.UNKNOWN_KIND,
                     )
                 )
-                continue
-            kind = data.get("kind")
-            if "kind" not in data:
-                problems.append(
-                    Problem(
-                        "missing required field 'kind'", where, f"one of: {', '.join(SPECS)}", Code.SCHEMA
-                    )
-                )
-                continue
-            if kind not in SPECS:
-                if kind in (WORKSPACE_KIND, ENVIRONMENT_KIND):
-                    problems.append(
-                        Problem(
-                            f"`kind: {kind}` does not belong among the manifests",
-                            locate(shown, data, ["kind"]),
-                            f"{WORKSPACE_KIND} lives in {CONFIG_NAME}; {ENVIRONMENT_KIND} in environments/",
-                            Code.UNKNOWN_KIND,
-                        )
-                    )
-                else:
-                    problems.append(unknown_kind(kind, shown, data, tuple(SPECS)))
-                continue
-            if env is not None:
-                _apply_overlays(kind, data, env, problems, shown)
-            doc_problems, usable = check_document(kind, shown, data)
-            problems.extend(doc_problems)
-            if usable:
-                good.append((kind, shown, data))
             else:
-                name = (
-                    (data.get("metadata") or {}).get("name")
-                    if isinstance(data.get("metadata"), dict)
-                    else None
-                )
-                if isinstance(name, str):
-                    declared.add((kind, name))  # so references to it do not cascade into more errors
-    return good
+                problems.append(unknown_kind(kind, shown, data, tuple(SPECS)))
+            continue
+        if env is not None:
+            _apply_overlays(kind, data, env, problems, shown)
+        doc_problems, usable = check_document(kind, shown, data)
+        problems.extend(doc_problems)
+        if usable:
+            outcome.good.append((kind, shown, data))
+        else:
+            name = (
+                (data.get("metadata") or {}).get("name") if isinstance(data.get("metadata"), dict) else None
+            )
+            if isinstance(name, str):
+                outcome.declared.append((kind, name))  # so references to it do not cascade into more errors
+    return outcome
 
 
 def check_workspace(
@@ -230,9 +262,17 @@ def _check_workspace(
     env = _environment(loaded, environment)
     manifest_files = list(files) if files is not None else discover(loaded.config.manifest_paths)
     broken: set[tuple[str, str]] = set()
-    documents = _check_documents(manifest_files, loaded, env, problems, broken)
-    cache = loaded.config.state_dir / "cache" / "schemas.json" if (root / CONFIG_NAME).is_file() else None
-    schemas = SchemaFileChecker(loaded.config.schema_paths, cache)
+    cache_dir = loaded.config.state_dir / "cache" if (root / CONFIG_NAME).is_file() else None
+    documents = _check_documents(
+        manifest_files,
+        loaded,
+        env,
+        problems,
+        broken,
+        cache_dir / "manifests" if cache_dir else None,
+        files is None,
+    )
+    schemas = SchemaFileChecker(loaded.config.schema_paths, cache_dir / "schemas.json" if cache_dir else None)
     schemas.prefetch(bound_schema_files(documents, root))
     built = build_documents(documents, root, schemas)
     schemas.save()
