@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import sys
 
 # The cyclic GC's default gen-0 threshold (700 allocations) makes it scan young objects thousands of
 # times while the CLI imports and builds a large workspace model; collecting 100x less often costs
@@ -62,10 +61,15 @@ def build_app() -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from evtctl import lifetime
+
+    lifetime.arm()
     app = build_app()
     try:
         app(args=argv, standalone_mode=True)
     except EvtctlError as err:  # raised outside a command's own handling
         typer.echo(err.render(), err=True)
-        sys.exit(err.exit_code)
+        lifetime.end(err.exit_code)
+    except SystemExit as done:  # standalone mode always ends here
+        lifetime.end(done.code)
 

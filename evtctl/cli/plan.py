@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from evtctl import lifetime
 from evtctl.errors import BackendError, UsageError
 
 if TYPE_CHECKING:
@@ -177,6 +178,7 @@ def plan_command(
         round_trips, level_reads = tgt.round_trips, tgt.level_reads
     finally:
         tgt.close()
+    lifetime.keep(desired, result, opened, reads)
     if out is not None:
         save_plan(out, result, context=ctx_name, workspace=str(ws.root))
     meta = {"context": ctx_name, "round_trips": round_trips, "level_reads": level_reads}

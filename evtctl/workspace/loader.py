@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from evtctl import lifetime
 from evtctl.errors import InputError, Location, UsageError
 from evtctl.manifest.build import bound_schema_files, build_documents
 from evtctl.manifest.check import check_document, unknown_kind
@@ -228,7 +229,9 @@ def check_workspace(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _check_workspace(start, environment=environment, files=files, allow_adhoc=allow_adhoc)
+        loaded = _check_workspace(start, environment=environment, files=files, allow_adhoc=allow_adhoc)
+        lifetime.keep(loaded)
+        return loaded
     finally:
         gc.freeze()
         if enabled:
