@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from evtctl import __version__
 from evtctl.errors import EvtctlError, Location
@@ -87,12 +87,21 @@ class SchemaFileChecker:
             pass
 
     def prefetch(self, items: Sequence[tuple[Path, SchemaFormat, Sequence[Path]]]) -> None:
-        """Start checking ``items`` (file, format, reference files) in a forked child, so the
-        parsing overlaps the rest of the load; :meth:`check` then waits for those outcomes.
-        Only worth it for many files; without a child nothing changes."""
+        """Settle ``items`` (file, format, reference files) the cache already knows, here (a read and
+        a hash each), and start parsing the others in a forked child when there are enough of them,
+        so the parsing overlaps the rest of the load; :meth:`check` then waits for those outcomes.
+        A warm cache thus never forks: the other core stays free for whatever else runs."""
         from evtctl import forking
 
-        todo = sorted({(f, fmt, tuple(refs)) for f, fmt, refs in items if (f, fmt) not in self._cache})
+        todo = []
+        for f, fmt, refs in sorted({(f, fmt, tuple(refs)) for f, fmt, refs in items}):
+            if (f, fmt) in self._cache:
+                continue
+            known = self._outcome(f, fmt, refs, parse=False)
+            if known is None:
+                todo.append((f, fmt, refs))
+            else:
+                self._fetched[(str(f), fmt.value)] = known
         if len(todo) < PREFETCH_MIN_FILES:
             return
 
@@ -122,17 +131,27 @@ class SchemaFileChecker:
 
             wait, self._pending = self._pending, None
             try:
-                self._fetched, known = wait()
+                fetched, known = wait()
             except forking.ChildFailed:
-                self._fetched = {}  # check each file here instead
+                pass  # check each of those files here instead
             else:
+                self._fetched.update(fetched)
                 if known.keys() - self._known.keys():
                     self._known.update(known)
                     self._dirty = True
         return self._fetched.pop((str(file), fmt.value), None)
 
-    def _outcome(self, file: Path, fmt: SchemaFormat, references: Sequence[Path]) -> Outcome:
-        """What checking ``file`` found, as plain data (it may come from a forked child)."""
+    @overload
+    def _outcome(self, file: Path, fmt: SchemaFormat, references: Sequence[Path]) -> Outcome: ...
+    @overload
+    def _outcome(
+        self, file: Path, fmt: SchemaFormat, references: Sequence[Path], *, parse: bool
+    ) -> Outcome | None: ...
+    def _outcome(
+        self, file: Path, fmt: SchemaFormat, references: Sequence[Path], *, parse: bool = True
+    ) -> Outcome | None:
+        """What checking ``file`` found, as plain data (it may come from a forked child); without
+        ``parse``, None when finding out would need a parse."""
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
@@ -146,6 +165,8 @@ class SchemaFileChecker:
         key = digest.hexdigest()
         if key in self._known:
             return ("ok", self._known[key])
+        if not parse:
+            return None
         try:
             _parse(file, fmt, references, self.search_paths)
         except EvtctlError as err:
