@@ -170,6 +170,8 @@ class KafkaBackend:
         errors: dict[str, str] = {}
         raw = self._raw_topic_configs(described) if described else None
         if raw is not None:
+            # topics share override sets (the raw parse hands out one tuple per distinct set)
+            normalized: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
             for name in described:
                 found = raw.get(name)
                 if found is None or found.error_code:
@@ -177,7 +179,11 @@ class KafkaBackend:
                         "no answer" if found is None else found.error_message or f"error {found.error_code}"
                     )
                     continue
-                configs[name] = {k: normalize_live_config(k, v) for k, v in found.overrides}
+                overrides = normalized.get(found.overrides)
+                if overrides is None:
+                    overrides = {k: normalize_live_config(k, v) for k, v in found.overrides}
+                    normalized[found.overrides] = overrides
+                configs[name] = overrides
         elif described:
             self.round_trips += 1
             futures = self._admin.describe_configs(
@@ -205,10 +211,15 @@ class KafkaBackend:
         self.config_errors = errors
         if not defer_errors:
             self.check_config_errors(errors)
-        return {
-            name: TopicState(name, parts, repl, tuple(sorted(configs[name].items())))
-            for name, (parts, repl) in layout.items()
-        }
+        frozen: dict[int, tuple[tuple[str, str], ...]] = {}  # by id: shared dicts are sorted once
+        states = {}
+        for name, (parts, repl) in layout.items():
+            values = configs[name]
+            pairs = frozen.get(id(values))
+            if pairs is None:
+                pairs = frozen[id(values)] = tuple(sorted(values.items()))
+            states[name] = TopicState(name, parts, repl, pairs)
+        return states
 
     def check_config_errors(self, names: Iterable[str]) -> None:
         """Fail for the first of ``names`` whose configs the last topic read could not describe."""

@@ -66,6 +66,41 @@ def test_parser_keeps_exactly_the_overrides(version: int) -> None:
     assert parsed == expected
 
 
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_shared_configs_arrays_parse_like_fresh_ones(version: int) -> None:
+    """Topics whose configs arrays repeat byte for byte are recognised from recently parsed arrays;
+    with more distinct arrays than are remembered, and in shuffled order, every topic still gets
+    exactly its own overrides."""
+    import random
+
+    full = [_entry(f"config.{i}", str(i), 5, synonyms=i % 2) for i in range(20)]
+    variants = [
+        [*full[:i], _entry("retention.ms", str(1000 * i), 1), *full[i:]] if i % 3 else full for i in range(12)
+    ]
+    rng = random.Random(7)
+    order = [rng.randrange(len(variants)) for _ in range(300)]
+    body = {
+        "throttle_time_ms": 0,
+        "results": [
+            {
+                "error_code": 0,
+                "error_message": None,
+                "resource_type": 2,
+                "resource_name": f"t{n}",
+                "configs": variants[v],
+            }
+            for n, v in enumerate(order)
+        ],
+    }
+    data = bytes(codec("DescribeConfigsResponse", version).encode(body))
+    parsed = wire.parse_describe_topic_configs(wire.Reader(data), version, sparse_below=10)
+    expected = {
+        f"t{n}": wire.TopicConfigs(0, None, (("retention.ms", str(1000 * v)),) if v % 3 else ())
+        for n, v in enumerate(order)
+    }
+    assert parsed == expected
+
+
 @pytest.mark.parametrize("version", [1, 3])
 def test_truncated_answer_is_an_error_not_a_short_result(version: int) -> None:
     """Cut anywhere, the answer fails as ValueError or struct.error (the caller then falls back to
