@@ -8,6 +8,7 @@ catalog, units, regexes, schema files, duplicate names and references between re
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -208,8 +209,12 @@ def _record_name_help(strategy: NamingStrategy) -> str:
 
 def _schema_file(root: Path, raw: Mapping[str, Any]) -> tuple[Path, SchemaFormat | None]:
     """A binding side's schema file and format (declared, else by extension; None if unknown)."""
-    file = Path(os.path.normpath(root / raw["schema"]))
-    fmt_text = raw.get("format")
+    return _schema_path(root, raw["schema"], raw.get("format"))
+
+
+@functools.lru_cache(maxsize=8192)  # asked twice per binding side (prefetch, build); Path is slow
+def _schema_path(root: Path, schema: str, fmt_text: str | None) -> tuple[Path, SchemaFormat | None]:
+    file = Path(os.path.normpath(root / schema))
     return file, SchemaFormat(fmt_text) if fmt_text else _EXTENSION_FORMATS.get(file.suffix.lower())
 
 

@@ -508,6 +508,9 @@ class Workspace:
     contracts: tuple[Contract, ...] = ()
     event_examples: tuple[EventExamples, ...] = ()
     _index: Mapping[tuple[str, str], Resource] = field(default_factory=dict, compare=False, repr=False)
+    # Texts of the bound schema files as validation read them: plan registers exactly these, and
+    # does not read 2,000 files a second time.
+    schema_texts: Mapping[Path, str] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, kind: Kind | str, name: str) -> Resource | None:
         return self._index.get((str(kind), name))

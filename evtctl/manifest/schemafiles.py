@@ -64,6 +64,7 @@ class SchemaFileChecker:
         self._dirty = False
         self._pending: Callable[[], Any] | None = None  # a prefetch still running
         self._fetched: dict[tuple[str, str], Outcome] = {}
+        self.texts: dict[Path, str] = {}  # the files read in this process, as read
         if cache_file is not None:
             try:
                 loaded = json.loads(cache_file.read_text(encoding="utf-8"))
@@ -94,7 +95,8 @@ class SchemaFileChecker:
         from evtctl import forking
 
         todo = []
-        for f, fmt, refs in sorted({(f, fmt, tuple(refs)) for f, fmt, refs in items}):
+        unique = {(f, fmt, tuple(refs)) for f, fmt, refs in items}
+        for f, fmt, refs in sorted(unique, key=lambda item: (str(item[0]), item[1].value)):
             if (f, fmt) in self._cache:
                 continue
             known = self._outcome(f, fmt, refs, parse=False)
@@ -153,7 +155,7 @@ class SchemaFileChecker:
         """What checking ``file`` found, as plain data (it may come from a forked child); without
         ``parse``, None when finding out would need a parse."""
         try:
-            text = file.read_text(encoding="utf-8")
+            text = self.texts[file] = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
             return ("unreadable", f"cannot read schema file {file.name}: {err}")
         digest = hashlib.sha256(f"{fmt.value}\0{text}".encode())

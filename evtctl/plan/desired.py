@@ -85,7 +85,10 @@ def _configs(items: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, _config(k, v)) for k, v in items))
 
 
-def _read(path: Path, location: Location | None) -> str:
+def _read(path: Path, location: Location | None, known: Mapping[Path, str]) -> str:
+    text = known.get(path)
+    if text is not None:
+        return text
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
@@ -126,6 +129,7 @@ def desired_state(
     protected: set[str] = set()
     warnings: list[str] = []
     reference_texts: dict[tuple[str, int], str] = {}
+    known: Mapping[Path, str] = getattr(ws, "schema_texts", {})
 
     keyed_topics: set[str] = set()
     for binding in ws.subjects:
@@ -154,7 +158,7 @@ def desired_state(
     for binding in ws.subjects:
         for _side, ref in binding.sides():
             fmt = str(getattr(ref.format, "value", ref.format))
-            text = _read(Path(ref.file), ref.location)
+            text = _read(Path(ref.file), ref.location, known)
             refs = tuple(
                 SchemaRef(r.name, r.subject, -1 if r.version is None else int(r.version))
                 for r in ref.references
@@ -172,7 +176,7 @@ def desired_state(
     for r, fmt in pending_refs:
         if r.subject in subjects or r.file is None:
             continue
-        text = _read(Path(r.file), r.location)
+        text = _read(Path(r.file), r.location, known)
         subjects[r.subject] = SubjectState(
             r.subject,
             (SchemaVersion(0, fmt, text, canonical(fmt, text)),),

@@ -300,6 +300,7 @@ def _check_workspace(
         contracts=tuple(c.contract for c in built.contracts),
         event_examples=tuple(e.examples for e in built.event_examples),
         _index=built.index,
+        schema_texts=schemas.texts,
     )
     return workspace, problems
 
