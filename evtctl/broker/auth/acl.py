@@ -10,6 +10,7 @@ resource by LITERAL name, the literal ``*`` wildcard, or PREFIXED name; principa
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ CLUSTER_NAME = "kafka-cluster"
 WILDCARD = "*"
 WILDCARD_PRINCIPAL = "User:*"
 _E = TypeVar("_E", bound=IntEnum)
+# Versions of ACL stores, process-wide: a version then names one state of one store even with several
+# brokers in one process (tests), so caches keyed on it need no reference to the store.
+_VERSIONS = itertools.count(1)
 
 
 class ResourceType(IntEnum):
@@ -129,6 +133,18 @@ class AclFilter:
             return "a MATCH filter needs a resource name"
         return None
 
+    def matches_everything(self) -> bool:
+        """Whether :meth:`matches` is true of every binding (the filter of a full listing)."""
+        return (
+            self.resource_type is ResourceType.ANY
+            and self.pattern_type is PatternType.ANY
+            and self.resource_name is None
+            and self.principal is None
+            and self.host is None
+            and self.operation is Operation.ANY
+            and self.permission is Permission.ANY
+        )
+
     def matches(self, b: AclBinding) -> bool:
         if self.resource_type is not ResourceType.ANY and b.resource_type != self.resource_type:
             return False
@@ -209,7 +225,9 @@ class Authorizer:
         self._reindex()
 
     def _reindex(self) -> None:
-        """Bindings by resource type: every request is authorized, so lookups stay short."""
+        """Bindings by resource type: every request is authorized, so lookups stay short. Runs after
+        every change, and bumps :attr:`version` (encoded DescribeAcls answers are cached by it)."""
+        self.version = next(_VERSIONS)
         self._by_type: dict[ResourceType, list[AclBinding]] = {}
         for b in self._bindings.values():
             self._by_type.setdefault(b.resource_type, []).append(b)
@@ -288,6 +306,8 @@ class Authorizer:
         return results
 
     def describe(self, f: AclFilter) -> list[AclBinding]:
+        if f.matches_everything():  # a full listing (a plan's): no per-binding test
+            return list(self._bindings.values())
         return [b for b in self._bindings.values() if f.matches(b)]
 
     def delete(self, filters: Sequence[AclFilter]) -> list[tuple[Err, str | None, list[AclBinding]]]:

@@ -8,13 +8,25 @@ only reports explicitly set configs).
 from __future__ import annotations
 
 import enum
+import struct
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from evtctl.broker.config import broker_config_entries
 from evtctl.broker.context import RequestContext
 from evtctl.broker.handlers import HandlerRegistry
-from evtctl.broker.protocol.codec import Message, Raw, array_prefix, element_writer, is_flexible
+from evtctl.broker.protocol.codec import (
+    DecodeError,
+    Message,
+    Raw,
+    RawParts,
+    Reader,
+    array_prefix,
+    element_writer,
+    is_flexible,
+    read_uvarint,
+    register_fast_reader,
+)
 from evtctl.broker.protocol.errors import ErrorCode
 from evtctl.kafka.topic_configs import TOPIC_CONFIGS, ConfigType, ConfigValueError, lookup
 
@@ -63,12 +75,52 @@ _CONFIG_INDEX = {name: i for i, name in enumerate(TOPIC_CONFIGS)}
 
 # Encoded entries, by (broker overrides, synonyms, docs, version): the defaults of every config, and
 # the entries of explicit (name, value) pairs, which repeat across topics (retention.ms=604800000).
-# Describing 10,000 topics then costs a list copy and a join per topic instead of encoding 350,000
-# entry dicts (seconds in Python). Bounded: cleared when it grows past EXPLICIT_CACHE entries.
+# They are the parts of the configs arrays below. Bounded: cleared past EXPLICIT_CACHE entries.
 _EncKey = tuple[tuple[tuple[str, str], ...], bool, bool, int]
+_Explicit = tuple[tuple[str, str], ...]
 _ENCODED_DEFAULTS: dict[_EncKey, list[bytes]] = {}
 _ENCODED_EXPLICIT: dict[tuple[_EncKey, str, str], bytes] = {}
 EXPLICIT_CACHE = 50_000
+
+
+class _ArrayCache:
+    """Whole encoded configs arrays (length prefix included), by encoding key and then by a topic's
+    explicit (name, value) pairs: topics without overrides share one array, topics with the same
+    overrides share theirs, so describing 10,000 topics costs a dict lookup per topic. The bytes are a
+    function of the key alone, so a changed, deleted or recreated topic just looks up another key.
+    Bounded by size (with documentation an array is ~5 kB): cleared as a whole past ``limit`` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.tables: dict[_EncKey, dict[_Explicit, Raw]] = {}
+
+    def table(self, key: _EncKey) -> dict[_Explicit, Raw]:
+        found = self.tables.get(key)
+        if found is None:
+            found = self.tables[key] = {}
+        return found
+
+    def add(self, table: dict[_Explicit, Raw], explicit: _Explicit, array: Raw) -> None:
+        if self.size + len(array) > self.limit:
+            for t in self.tables.values():  # in place: tables a running request holds stay registered
+                t.clear()
+            self.size = 0
+        table[explicit] = array
+        self.size += len(array)
+
+
+ARRAY_CACHE_BYTES = 32 << 20
+_ARRAYS = _ArrayCache(ARRAY_CACHE_BYTES)
+
+# Encoded heads of successful topic results (error code 0, null message, type TOPIC, name: every field
+# before the configs array), by version and then topic name. Bounded: cleared past HEAD_CACHE names.
+_HEADS: dict[int, dict[str, bytes]] = {}
+HEAD_CACHE = 100_000
+
+
+# The results array is handed to the codec in pieces of this many parts (1,000 topics, 1-5 MB).
+PIECE_PARTS = 3_000
 
 
 def _encode_entry(version: int, entry: Message) -> bytes:
@@ -77,12 +129,32 @@ def _encode_entry(version: int, entry: Message) -> bytes:
     return bytes(out)
 
 
+def _enc_key(broker: Broker, *, synonyms: bool, docs: bool, version: int) -> _EncKey:
+    return (tuple(sorted(broker.cfg.broker_overrides.items())), synonyms, docs, version)
+
+
 def topic_configs_encoded(
     broker: Broker, explicit: Mapping[str, str], *, synonyms: bool, docs: bool, version: int
 ) -> Raw:
     """The same entries as :func:`topic_config_entries`, as the encoded configs array."""
+    key = _enc_key(broker, synonyms=synonyms, docs=docs, version=version)
+    return _configs_array(broker, key, _ARRAYS.table(key), explicit)
+
+
+def _configs_array(
+    broker: Broker, key: _EncKey, table: dict[_Explicit, Raw], explicit: Mapping[str, str]
+) -> Raw:
+    pairs = tuple(explicit.items())
+    array = table.get(pairs)
+    if array is None:
+        array = _build_configs_array(broker, key, explicit)
+        _ARRAYS.add(table, pairs, array)
+    return array
+
+
+def _build_configs_array(broker: Broker, key: _EncKey, explicit: Mapping[str, str]) -> Raw:
     overrides = broker.cfg.broker_overrides
-    key = (tuple(sorted(overrides.items())), synonyms, docs, version)
+    _, synonyms, docs, version = key
     parts = _ENCODED_DEFAULTS.get(key)
     if parts is None:
         entries = topic_config_entries(broker, {}, synonyms=synonyms, docs=docs, version=version)
@@ -102,7 +174,28 @@ def topic_configs_encoded(
                 entry = _entry(name, {name: value}, overrides, synonyms=synonyms, docs=docs)
                 encoded = _ENCODED_EXPLICIT[(key, name, value)] = _encode_entry(version, entry)
             parts[i] = encoded
-    return Raw(prefix + b"".join(parts))
+    return Raw(b"".join([prefix, *parts]))
+
+
+def _topic_head(heads: dict[str, bytes], version: int, name: str) -> bytes:
+    """The encoded fields of a successful topic result before its configs array."""
+    head = heads.get(name)
+    if head is None:
+        out = bytearray()
+        result = {"error_code": 0, "error_message": None, "resource_type": TOPIC, "resource_name": name}
+        element_writer("DescribeConfigsResponse", version, "results")(out, {**result, "configs": Raw()})
+        tail = _result_tail(version)
+        # configs is the result's last field: what follows it is the (empty) tagged-field section
+        assert out.endswith(tail)
+        if len(heads) >= HEAD_CACHE:
+            heads.clear()
+        head = heads[name] = bytes(out[: len(out) - len(tail)])
+    return head
+
+
+def _result_tail(version: int) -> bytes:
+    """What a result encodes after its configs array: no tagged fields, only at flexible versions."""
+    return b"\x00" if is_flexible("DescribeConfigsResponse", version) else b""
 
 
 def _entry(
@@ -159,13 +252,39 @@ def _broker_entries(broker: Broker, *, synonyms: bool, docs: bool) -> list[Messa
 
 
 async def describe_configs(ctx: RequestContext, request: Message) -> Message:
+    """Results are encoded here, one after the other, into the pre-encoded results array: a successful
+    every-config topic result is a cached head plus a cached configs array, so describing every topic
+    of a large cluster (a plan does, each time) costs a few list appends per topic."""
     broker = ctx.broker
+    topics = broker.store.topics
+    v = ctx.api_version
     synonyms = bool(request.get("include_synonyms", False))
     docs = bool(request.get("include_documentation", False))
-    results: list[Message] = []
-    for res in request["resources"]:
+    key = _enc_key(broker, synonyms=synonyms, docs=docs, version=v)
+    arrays = _ARRAYS.table(key)
+    heads = _HEADS.setdefault(v, {})
+    tail = _result_tail(v)
+    write_result = element_writer("DescribeConfigsResponse", v, "results")
+    authorize = ctx.authorize
+    resources = request["resources"]
+    pieces: list[bytes] = []
+    parts: list[bytes | bytearray] = [array_prefix(len(resources), is_flexible("DescribeConfigsResponse", v))]
+    for res in resources:
+        if len(parts) >= PIECE_PARTS:
+            pieces.append(b"".join(parts))
+            parts.clear()
         rtype, rname = res["resource_type"], res["resource_name"]
         keys = res.get("configuration_keys")
+        if rtype == TOPIC:
+            meta = topics.get(rname)
+            allowed = authorize("DESCRIBE_CONFIGS", "TOPIC", rname)
+            if allowed and meta is not None and keys is None:
+                # Every config: a cached head and configs array (inlined cache hits: per-topic cost).
+                head = heads.get(rname) or _topic_head(heads, v, rname)
+                explicit = meta.configs
+                array = arrays.get(tuple(explicit.items())) or _configs_array(broker, key, arrays, explicit)
+                parts += (head, array, tail)
+                continue
         result: Message = {
             "error_code": 0,
             "error_message": None,
@@ -173,8 +292,7 @@ async def describe_configs(ctx: RequestContext, request: Message) -> Message:
             "resource_name": rname,
         }
         if rtype == TOPIC:
-            meta = broker.store.topics.get(rname)
-            if not ctx.authorize("DESCRIBE_CONFIGS", "TOPIC", rname):
+            if not allowed:
                 result.update(error_code=ErrorCode.TOPIC_AUTHORIZATION_FAILED, configs=[])
             elif meta is None:
                 result.update(
@@ -183,16 +301,8 @@ async def describe_configs(ctx: RequestContext, request: Message) -> Message:
                     configs=[],
                 )
             else:
-                v = ctx.api_version
-                if keys is None:  # every config: the pre-encoded array
-                    result["configs"] = topic_configs_encoded(
-                        broker, meta.configs, synonyms=synonyms, docs=docs, version=v
-                    )
-                else:
-                    entries = topic_config_entries(
-                        broker, meta.configs, synonyms=synonyms, docs=docs, version=v
-                    )
-                    result["configs"] = [e for e in entries if e["name"] in keys]
+                entries = topic_config_entries(broker, meta.configs, synonyms=synonyms, docs=docs, version=v)
+                result["configs"] = [e for e in entries if e["name"] in keys]
         elif rtype in (BROKER, BROKER_LOGGER):
             if not ctx.authorize("DESCRIBE_CONFIGS", "CLUSTER", CLUSTER_NAME):
                 result.update(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, configs=[])
@@ -213,8 +323,114 @@ async def describe_configs(ctx: RequestContext, request: Message) -> Message:
                 error_message=f"resource type {rtype} has no configs",
                 configs=[],
             )
-        results.append(result)
-    return {"throttle_time_ms": 0, "results": results}
+        out = bytearray()
+        write_result(out, result)
+        parts.append(out)
+    pieces.append(b"".join(parts))
+    return {"throttle_time_ms": 0, "results": RawParts(pieces)}
+
+
+_TYPE_AND_NAME = struct.Struct(">bh")  # resource_type int8, resource_name int16 length
+_I32 = struct.Struct(">i")
+_I16 = struct.Struct(">h")
+
+
+def _request_reader(version: int, flexible: bool) -> Reader | None:
+    """DescribeConfigsRequest v0-4 decoded by hand (about three times faster than the compiled
+    reader: a plan describes every topic in one request). Decodes exactly what the compiled reader
+    decodes; tests compare the two. Unknown tagged fields are skipped (the spec defines none)."""
+    if version > 4:
+        return None
+    synonyms, documentation = version >= 1, version >= 3
+    i32, i16, type_and_name = _I32.unpack_from, _I16.unpack_from, _TYPE_AND_NAME.unpack_from
+
+    def uvarint(data: bytes, pos: int) -> tuple[int, int]:
+        b = data[pos]
+        if b < 0x80:
+            return b, pos + 1
+        return read_uvarint(memoryview(data), pos)
+
+    def skip_tagged(data: bytes, pos: int) -> int:
+        count, pos = uvarint(data, pos)
+        for _ in range(count):
+            _, pos = uvarint(data, pos)
+            size, pos = uvarint(data, pos)
+            pos += size
+            if pos > len(data):
+                raise DecodeError("truncated tagged field")
+        return pos
+
+    def read(buf: memoryview, start: int) -> tuple[Message, int]:
+        data = bytes(buf)
+        end = len(data)
+        pos = start
+        try:
+            if flexible:
+                n, pos = uvarint(data, pos)
+                n -= 1
+            else:
+                (n,), pos = i32(data, pos), pos + 4
+            if n > end - pos:
+                raise DecodeError("array length exceeds the message")
+            resources: list[Message] = []
+            for _ in range(n):
+                if flexible:
+                    rtype = data[pos] - 256 if data[pos] > 127 else data[pos]  # int8
+                    size, pos = uvarint(data, pos + 1)
+                    size -= 1
+                else:
+                    rtype, size = type_and_name(data, pos)
+                    pos += 3
+                if size < 0:
+                    raise DecodeError("null for a non-nullable string")
+                stop = pos + size
+                if stop > end:
+                    raise DecodeError("truncated string or bytes")
+                name = data[pos:stop].decode()
+                pos = stop
+                if flexible:
+                    count, pos = uvarint(data, pos)
+                    count -= 1
+                else:
+                    (count,), pos = i32(data, pos), pos + 4
+                keys: list[str] | None = None
+                if count >= 0:
+                    if count > end - pos:
+                        raise DecodeError("array length exceeds the message")
+                    keys = []
+                    for _ in range(count):
+                        if flexible:
+                            size, pos = uvarint(data, pos)
+                            size -= 1
+                        else:
+                            (size,), pos = i16(data, pos), pos + 2
+                        if size < 0:
+                            raise DecodeError("null for a non-nullable string")
+                        stop = pos + size
+                        if stop > end:
+                            raise DecodeError("truncated string or bytes")
+                        keys.append(data[pos:stop].decode())
+                        pos = stop
+                if flexible:
+                    pos = skip_tagged(data, pos) if data[pos] else pos + 1
+                resources.append({"resource_type": rtype, "resource_name": name, "configuration_keys": keys})
+            msg: Message = {"resources": resources}
+            if synonyms:
+                msg["include_synonyms"] = data[pos] != 0
+                pos += 1
+            if documentation:
+                msg["include_documentation"] = data[pos] != 0
+                pos += 1
+            if flexible:
+                pos = skip_tagged(data, pos)
+        except UnicodeDecodeError:
+            raise DecodeError("invalid UTF-8 in string") from None
+        return msg, pos
+
+    return read
+
+
+register_fast_reader("DescribeConfigsRequest", _request_reader)
 
 
 def validate_topic_configs(configs: Mapping[str, object]) -> dict[str, str]:
