@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import sys
 
 # The cyclic GC's default gen-0 threshold (700 allocations) makes it scan young objects thousands of
 # times while the CLI imports and builds a large workspace model; collecting 100x less often costs
@@ -63,6 +64,11 @@ def build_app() -> typer.Typer:
 def main(argv: list[str] | None = None) -> None:
     from evtctl import lifetime
 
+    # Imports the CLI never uses, made to fail (both libraries tolerate that): httpcore imports trio
+    # when it is installed, only for trio-based async clients (a quarter of a second here), and httpx
+    # imports its own command-line client (rich, click, pygments: 0.15 s). Forked children inherit it.
+    sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     lifetime.arm()
     app = build_app()
     try:

@@ -16,7 +16,6 @@ reads run on daemon threads of this process.
 from __future__ import annotations
 
 import pickle
-import sys
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -114,11 +113,6 @@ def start_early(ws_config: Any, context: str | None, targets: Iterable[str] = ()
 
 def _child(ws_config: Any, context: str | None, targets: tuple[str, ...]) -> dict[str, Any]:
     """Runs in the forked child: read every kind and return what the parent adopts."""
-    # Imports this throwaway process never uses: httpcore imports trio when it is installed, only
-    # for trio-based async clients (a quarter of a second here), and httpx imports its command-line
-    # client (rich, click, pygments: 0.15 s) unless that import fails, which it then tolerates.
-    sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     target, reads = _open_and_read(ws_config, context, targets)
     results: dict[str, Any] = {}
     for kind in reads.kinds:
