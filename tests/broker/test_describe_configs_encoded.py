@@ -410,6 +410,41 @@ def test_local_authorization_per_resource(local: Broker) -> None:
     assert denied == ["plain", "plain"] * 2
 
 
+class _Recording:
+    """An authorizer that records every check and denies the topics named ``deny``."""
+
+    def __init__(self, deny: set[str]) -> None:
+        self.deny = deny
+        self.calls: list[tuple[str, str, str]] = []
+
+    def authorize(
+        self, ctx: RequestContext, operation: str, resource_type: str, name: str, pattern: str = "LITERAL"
+    ) -> bool:
+        self.calls.append((operation, resource_type, name))
+        return name not in self.deny
+
+
+def test_local_one_check_per_resource(local: Broker) -> None:
+    recording = _Recording({"plain", "missing-denied"})
+    local.authorizer = recording
+    resources = [
+        (2, "one", None),
+        (2, "plain", None),
+        (2, "missing", None),
+        (2, "missing-denied", None),
+        (2, "three", ["retention.ms"]),
+        (4, "", None),
+        (3, "a-group", None),
+    ]
+    for version in (0, 1, 4):
+        recording.calls.clear()
+        request = _request(version, resources, True, False)
+        expected = _expected(local, request, denied=frozenset(recording.deny))
+        assert _describe_local(local, version, request) == _frame(version, expected)
+        topic_checks = [("DESCRIBE_CONFIGS", "TOPIC", n) for t, n, _ in resources if t == 2]
+        assert recording.calls == [*topic_checks, ("DESCRIBE_CONFIGS", "CLUSTER", "kafka-cluster")]
+
+
 # ------------------------------------------------------------------ the request's hand-written reader
 
 
