@@ -212,11 +212,6 @@ def _node(value: Any) -> Any:
     raise ValueError(f"not cached: {type(value).__name__}")
 
 
-def _pairs(packed: bytes) -> list[Mark]:
-    ints = array("I", packed)
-    return list(zip(ints[::2], ints[1::2], strict=True))
-
-
 # The slot descriptors the subclasses' properties read and write through.
 _KEY_MARKS: Any = PosMap.__dict__["key_marks"]
 _VALUE_MARKS: Any = PosMap.__dict__["value_marks"]
@@ -224,43 +219,36 @@ _ITEM_MARKS: Any = PosList.__dict__["item_marks"]
 
 
 class CachedMap(PosMap):
-    """A PosMap read from the cache: its marks stay packed until something asks for them."""
+    """A PosMap read from the cache: its key marks and its value marks each stay packed until
+    something asks for them (locating a value, the usual question, unpacks only the value marks)."""
 
     __slots__ = ("packed",)
-    packed: tuple[tuple[str, ...], bytes] | None  # (keys, their key and value marks)
+    packed: tuple[tuple[str, ...], bytes]  # (keys, line, col of the key, line, col of the value)
 
-    def _unpack(self) -> None:
-        assert self.packed is not None
-        keys, packed = self.packed
-        pairs = _pairs(packed)
-        _KEY_MARKS.__set__(self, dict(zip(keys, pairs[::2], strict=True)))
-        _VALUE_MARKS.__set__(self, dict(zip(keys, pairs[1::2], strict=True)))
-        self.packed = None
+    def _marks(self, slot: Any, offset: int) -> dict[str, Mark]:
+        try:
+            marks: dict[str, Mark] = slot.__get__(self, CachedMap)
+        except AttributeError:  # first asked: unpack
+            keys, packed = self.packed
+            ints = array("I", packed)
+            marks = dict(zip(keys, zip(ints[offset::4], ints[offset + 1 :: 4], strict=True), strict=True))
+            slot.__set__(self, marks)
+        return marks
 
     @property
     def key_marks(self) -> dict[str, Mark]:
-        if self.packed is not None:
-            self._unpack()
-        marks: dict[str, Mark] = _KEY_MARKS.__get__(self, CachedMap)
-        return marks
+        return self._marks(_KEY_MARKS, 0)
 
     @key_marks.setter
     def key_marks(self, marks: dict[str, Mark]) -> None:
-        if self.packed is not None:
-            self._unpack()
         _KEY_MARKS.__set__(self, marks)
 
     @property
     def value_marks(self) -> dict[str, Mark]:
-        if self.packed is not None:
-            self._unpack()
-        marks: dict[str, Mark] = _VALUE_MARKS.__get__(self, CachedMap)
-        return marks
+        return self._marks(_VALUE_MARKS, 2)
 
     @value_marks.setter
     def value_marks(self, marks: dict[str, Mark]) -> None:
-        if self.packed is not None:
-            self._unpack()
         _VALUE_MARKS.__set__(self, marks)
 
 
@@ -268,19 +256,20 @@ class CachedList(PosList):
     """A PosList read from the cache: its item marks stay packed until asked for."""
 
     __slots__ = ("packed",)
-    packed: bytes | None
+    packed: bytes
 
     @property
     def item_marks(self) -> list[Mark]:
-        if self.packed is not None:
-            _ITEM_MARKS.__set__(self, _pairs(self.packed))
-            self.packed = None
-        marks: list[Mark] = _ITEM_MARKS.__get__(self, CachedList)
+        try:
+            marks: list[Mark] = _ITEM_MARKS.__get__(self, CachedList)
+        except AttributeError:
+            ints = array("I", self.packed)
+            marks = list(zip(ints[::2], ints[1::2], strict=True))
+            _ITEM_MARKS.__set__(self, marks)
         return marks
 
     @item_marks.setter
     def item_marks(self, marks: list[Mark]) -> None:
-        self.packed = None
         _ITEM_MARKS.__set__(self, marks)
 
 

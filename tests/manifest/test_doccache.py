@@ -242,9 +242,20 @@ def test_cached_nodes_keep_marks_packed_until_asked(tmp_path: Path) -> None:
     cached = found.good[0][2]
     assert isinstance(cached, CachedMap) and isinstance(cached["a"]["c"], CachedList)
     assert cached == original
-    assert cached.packed is not None  # nothing asked yet
+
+    def unpacked(node: Any, slot: Any) -> bool:
+        try:
+            slot.__get__(node, type(node))
+        except AttributeError:
+            return False
+        return True
+
+    assert locate("f.yaml", cached, ["a", "b"]) == locate("f.yaml", original, ["a", "b"])
+    # locating a value unpacked only the value marks of the maps on the way
+    assert unpacked(cached, doccache._VALUE_MARKS) and not unpacked(cached, doccache._KEY_MARKS)
+    assert not unpacked(cached["d"], doccache._ITEM_MARKS)
     assert list(_marks(cached)) == list(_marks(original))
-    assert cached.packed is None
+    assert unpacked(cached, doccache._KEY_MARKS) and unpacked(cached["d"], doccache._ITEM_MARKS)
     for path in (["a", "b"], ["a", "c", 1], ["d", 0, "e"], ["d"]):
         assert locate("f.yaml", cached, path) == locate("f.yaml", original, path)
     # writable like any PosMap, and copies are plain PosMaps with the same marks
