@@ -49,10 +49,14 @@ def spawn(
     dumps: Callable[[Any], bytes] = marshal.dumps,
     loads: Callable[[bytes], Any] = marshal.loads,
     min_cores: int = 2,
+    nice: int = 0,
 ) -> Callable[[], Any] | None:
     """Start ``work`` in a child now and return a function that waits for its result, or None
     when forking is not possible here. The waiting function raises :class:`ChildFailed` when the
-    child did not deliver (within ``timeout`` seconds, if given); the child is then killed."""
+    child did not deliver (within ``timeout`` seconds, if given); the child is then killed.
+
+    ``nice`` lowers the child's scheduling priority: for work that has time to spare, so that
+    on a busy machine this process (the one that will wait) keeps its core."""
     if not can_fork(min_cores):
         return None
     out = tempfile.TemporaryFile()  # noqa: SIM115 (closed by wait(), which outlives this call)
@@ -64,6 +68,9 @@ def spawn(
     if pid == 0:  # the child
         status = 1
         try:
+            if nice:
+                with contextlib.suppress(OSError):
+                    os.nice(nice)
             out.write(dumps(work()))
             out.flush()
             status = 0

@@ -208,15 +208,14 @@ class LiveReads:
 
     def collect(self, kinds: Iterable[str]) -> ClusterState:
         wanted = [k for k in self.kinds if k in set(kinds)]
-        resources: list[Resource] = []
+        tables: dict[str, Mapping[str, Resource]] = {}
         level = "BACKWARD"
         for k in wanted:
             if k == "subject":
-                found, level = self.result(k)
-                resources.extend(found.values())
+                tables[k], level = self.result(k)
             else:
-                resources.extend(self.result(k).values())
-        return ClusterState.build(resources, kinds=wanted, registry_compatibility=level)
+                tables[k] = self.result(k)  # each read returns its kind keyed as ClusterState keys it
+        return ClusterState.of_tables(tables, kinds=wanted, registry_compatibility=level)
 
 
 def kinds_to_read(desired: Desired, scopes: Scopes) -> set[str]:

@@ -229,30 +229,31 @@ class ClusterState:
         by: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
         for r in resources:
             by[kind_of(r)][r.key] = r
+        return cls.of_tables(by, kinds=kinds, registry_compatibility=registry_compatibility)
+
+    @classmethod
+    def of_tables(
+        cls,
+        tables: Mapping[str, Mapping[str, Any]],
+        *,
+        kinds: Iterable[str] = KINDS,
+        registry_compatibility: str = "BACKWARD",
+    ) -> ClusterState:
+        """From resources already indexed by kind, then key (as the cluster reads return them)."""
         return cls(
-            topics=by["topic"],
-            acls=by["acl"],
-            quotas=by["quota"],
-            users=by["user"],
-            subjects=by["subject"],
-            groups=by["consumer-group"],
+            topics=tables.get("topic", {}),
+            acls=tables.get("acl", {}),
+            quotas=tables.get("quota", {}),
+            users=tables.get("user", {}),
+            subjects=tables.get("subject", {}),
+            groups=tables.get("consumer-group", {}),
             kinds=frozenset(kinds),
             registry_compatibility=registry_compatibility,
         )
 
 
 def kind_of(resource: Resource) -> str:
-    if isinstance(resource, TopicState):
-        return "topic"
-    if isinstance(resource, AclBindingState):
-        return "acl"
-    if isinstance(resource, QuotaState):
-        return "quota"
-    if isinstance(resource, ScramUserState):
-        return "user"
-    if isinstance(resource, SubjectState):
-        return "subject"
-    return "consumer-group"
+    return _KIND_OF.get(type(resource), "consumer-group")
 
 
 def digest(resource: Resource) -> str:
@@ -278,3 +279,13 @@ def fingerprint(live: ClusterState, groups: Collection[str] = ()) -> dict[str, s
     if "subject" in live.kinds:
         out["registry/global-compatibility"] = live.registry_compatibility
     return out
+
+
+_KIND_OF: dict[type, str] = {
+    TopicState: "topic",
+    AclBindingState: "acl",
+    QuotaState: "quota",
+    ScramUserState: "user",
+    SubjectState: "subject",
+    ConsumerGroupState: "consumer-group",
+}

@@ -88,6 +88,26 @@ def second_plan_is_empty(ws: Ws, env: dict[str, str]) -> bool:
     return plan.changes == () and plan.errors == ()
 
 
+def test_every_live_read_keys_its_resources_as_the_state_does(ws: Ws) -> None:
+    """The live state is assembled from the reads' tables as they come (ClusterState.of_tables):
+    each read must key its resources exactly as ClusterState.build would."""
+    from evtctl.plan.state import KINDS, ClusterState
+
+    env = full_workspace(ws)
+    assert apply_ws(ws, env).ok
+    target = open_target(ws)
+    try:
+        live = target.read_live(KINDS, user_names=[ws.name("svc")])
+    finally:
+        target.close()
+    resources = [r for kind in live.kinds for r in live.of_kind(kind).values()]
+    assert {"topic", "acl", "quota", "user", "subject"} <= {k for k in live.kinds if live.of_kind(k)}
+    rebuilt = ClusterState.build(
+        resources, kinds=live.kinds, registry_compatibility=live.registry_compatibility
+    )
+    assert rebuilt == live
+
+
 def test_units_defaults_and_synonyms_never_diff(ws: Ws, broker: BrokerProcess) -> None:
     t = ws.topic("units", 1, retention_ms="7d", max_message_bytes="1MiB", min_insync_replicas=1)
     assert apply_ws(ws).ok
