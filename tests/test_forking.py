@@ -44,6 +44,7 @@ def only_here():
     return "here"
 out["fallback"] = forking.start(only_here)()
 out["parent"] = parent
+out["nice"] = (os.nice(0), forking.spawn(lambda: os.nice(0), nice=5)(), os.nice(0))
 print(repr(out))
 """
 
@@ -57,6 +58,8 @@ def test_spawn_in_a_fresh_process() -> None:
     assert out["raised"] == "ChildFailed"
     assert out["timeout"] is not None and out["timeout"] < 10  # killed, not waited for 60 s
     assert out["fallback"] == "here"
+    before, child, after = out["nice"]
+    assert child == min(before + 5, 19) and after == before  # only the child was lowered
 
 
 def test_no_fork_when_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
