@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evtctl.records import fast_init
 
+
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Location:
     """Where something is: a file position, or a non-file context such as an endpoint."""

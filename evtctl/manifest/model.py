@@ -17,6 +17,7 @@ from typing import Any
 
 from evtctl.contracts.model import Contract, EventExamples
 from evtctl.errors import Location
+from evtctl.records import fast_init
 
 API_VERSION = "evtctl/v1"
 
@@ -140,6 +141,7 @@ class OffsetReset(enum.StrEnum):
 # Positions
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where a resource came from: its document node, kept to answer ``at()`` lazily.
@@ -157,6 +159,7 @@ class Source:
         return locate(self.file, self.node, path)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Metadata:
     name: str
@@ -192,6 +195,7 @@ class Resource:
 # Kinds
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Topic(Resource):
     partitions: int
@@ -206,6 +210,7 @@ class Topic(Resource):
         return "compact" in self.configs.get("cleanup.policy", "delete").split(",")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SchemaReference:
     """A schema reference (Avro named type, Protobuf import, JSON ``$ref``)."""
@@ -217,6 +222,7 @@ class SchemaReference:
     location: Location
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SchemaRef:
     """One side (key or value) of a subject binding."""
@@ -229,6 +235,7 @@ class SchemaRef:
     location: Location
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubjectBinding(Resource):
     """Binds a topic to its key and value contracts in the registry."""
@@ -247,6 +254,7 @@ class SubjectBinding(Resource):
             yield "value", self.value
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     attempts: int
@@ -255,6 +263,7 @@ class RetryPolicy:
     topic: str | None  # retry topic, if retries go through a topic rather than in-process
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Production:
     """A service producing to a topic (service-level defaults already applied)."""
@@ -267,6 +276,7 @@ class Production:
     location: Location
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Consumption:
     """A service consuming from a topic (service-level defaults already applied)."""
@@ -282,6 +292,7 @@ class Consumption:
     location: Location
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Service(Resource):
     principal: str  # Kafka principal string, e.g. "User:order-service"
@@ -302,6 +313,7 @@ class Service(Resource):
         return tuple(c.topic for c in self.consumes)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConsumerGroup(Resource):
     service: str | None
@@ -312,6 +324,7 @@ class ConsumerGroup(Resource):
         return self.metadata.name
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Principal(Resource):
     principal: str  # "User:<name>" as the broker sees it
@@ -319,6 +332,7 @@ class Principal(Resource):
     mechanism: SaslMechanism
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AclEntry:
     """One Kafka ACL binding; ``derived`` ones were generated from a Service declaration."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evtctl.errors import Location
+from evtctl.records import fast_init
 
 # Resource kinds, in apply order (principals and users first, compatibility levels last).
 KINDS: tuple[str, ...] = ("user", "topic", "acl", "quota", "subject", "consumer-group")
@@ -26,6 +27,7 @@ def freeze_map(values: Mapping[str, str]) -> Pairs:
     return tuple(sorted(values.items()))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TopicState:
     name: str
@@ -52,6 +54,7 @@ class TopicState:
         }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AclBindingState:
     principal: str  # "User:alice"
@@ -83,6 +86,7 @@ class AclBindingState:
         }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class QuotaState:
     entity: Pairs  # (("client-id", "x"), ("user", "alice")); a "" name is the default entity
@@ -97,6 +101,7 @@ class QuotaState:
         return {"entity": dict(self.entity), "values": dict(self.values)}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ScramUserState:
     name: str
@@ -116,6 +121,7 @@ class ScramUserState:
         return out
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SchemaRef:
     name: str
@@ -126,6 +132,7 @@ class SchemaRef:
         return {"name": self.name, "subject": self.subject, "version": self.version}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SchemaVersion:
     version: int
@@ -145,6 +152,7 @@ class SchemaVersion:
         }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SubjectState:
     name: str
@@ -170,6 +178,7 @@ class SubjectState:
         }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ConsumerGroupState:
     group_id: str
