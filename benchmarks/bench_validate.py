@@ -4,7 +4,7 @@ Generates (once) the workspace of ``gen_workspace.py`` (10,000 topics, 2,000 ser
 derived ACL entries, 2,000 subjects with their own Avro files) and reports medians of N runs:
 
 * ``validate`` and ``lint`` (which validates first) as real CLI processes, wall clock, with the
-  schema-parse cache cold (deleted before each run) and warm;
+  caches cold (.evtctl deleted before each run: manifest and schema caches) and warm;
 * in-process: evtctl's loader (positions, JSON Schema, model, references, derived ACLs) against a
   naive peer doing much less: ``yaml.load_all`` with PyYAML's C loader plus ``jsonschema`` on every
   document (no positions, no model, no reference or schema-file checks).
@@ -118,7 +118,7 @@ def main() -> None:
 
     rows: list[tuple[str, tuple[float, float]]] = []
     rows.append(
-        ("cli validate (cold schema cache)", _median(_cli(["validate"], workspace), args.runs, drop_cache))
+        ("cli validate (caches cold)", _median(_cli(["validate"], workspace), args.runs, drop_cache))
     )
     rows.append(("cli validate (warm)", _median(_cli(["validate"], workspace), args.runs)))
     if has_lint:
