@@ -84,6 +84,8 @@ COMPATIBLE_CHANGES = frozenset(
         "MIN_CONTAINS_REMOVED",
         "UNEVALUATED_ITEMS_ADDED",
         "UNEVALUATED_ITEMS_EXTENDED",
+        "THEN_BRANCH_REMOVED",
+        "ELSE_BRANCH_REMOVED",
     ]
 )
 
@@ -248,7 +250,7 @@ class _Resolver:
 class JNode:
     """A schema position with ``$ref`` already followed; children are built on demand."""
 
-    kind: str  # empty false string number boolean null object array enum combined not
+    kind: str  # empty false string number boolean null object array enum const combined not conditional
     raw: Any
     doc: _Doc
     ptr: str  # "#/properties/total" inside its document
@@ -378,6 +380,8 @@ class _Builder:
                 parts.append(JNode("combined", raw, doc, ptr, r, subs, crit))
         if "not" in raw:
             parts.append(JNode("not", raw, doc, ptr, r))
+        if "if" in raw and ("then" in raw or "else" in raw):  # without both, validation ignores them
+            parts.append(JNode("conditional", raw, doc, ptr, r))
         if not parts:
             return JNode("empty", raw, doc, ptr, r)
         if len(parts) == 1:
@@ -655,10 +659,36 @@ def _compare_same_kind(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
             ctx.add("NOT_TYPE_EXTENDED", f"{path}/not")
         elif sub.diffs or sub.compatible_seen:
             ctx.add("NOT_TYPE_NARROWED", f"{path}/not")
+    elif o.kind == "conditional":
+        _conditional(ctx, o, u, path)
     elif o.kind == "object":
         _object(ctx, o, u, path)
     elif o.kind == "array":
         _array(ctx, o, u, path)
+
+
+def _conditional(ctx: _Context, o: JNode, u: JNode, path: str) -> None:
+    """``if``/``then``/``else``. The condition must stay the same schema (compatible both ways):
+    otherwise data moves between the branches. Each branch then compares like any subschema, so
+    relaxing ``then`` is backward compatible and tightening it is not; a branch added constrains,
+    a branch removed relaxes. (Confluent's checker ignores these keywords; Apicurio's rules match.)"""
+    o_if, u_if = o.child("if", o.get("if"), "if"), u.child("if", u.get("if"), "if")
+    forward, backward = ctx.sub(), ctx.sub()
+    _compare(forward, o_if, u_if, f"{path}/if")
+    _compare(backward, u_if, o_if, f"{path}/if")
+    if not (forward.compatible and backward.compatible):
+        ctx.add("CONDITION_CHANGED", f"{path}/if", o.get("if"), u.get("if"))
+    for key in ("then", "else"):
+        o_raw, u_raw = o.get(key), u.get(key)
+        branch = f"{key.upper()}_BRANCH"
+        if o_raw is None and u_raw is None:
+            continue
+        if u_raw is None:
+            ctx.add(f"{branch}_REMOVED", f"{path}/{key}")
+        elif o_raw is None:
+            ctx.add(f"{branch}_ADDED", f"{path}/{key}")
+        else:
+            _compare(ctx, o.child(key, o_raw, key), u.child(key, u_raw, key), f"{path}/{key}")
 
 
 def _enum_values(n: JNode) -> set[str]:
@@ -1129,6 +1159,9 @@ _KEYWORDS = {
     "SUM_TYPE": "The anyOf/oneOf branch list",
     "PRODUCT_TYPE": "The allOf branch list",
     "NOT_TYPE": "The not schema",
+    "CONDITION": "The if condition",
+    "THEN_BRANCH": "A then branch",
+    "ELSE_BRANCH": "An else branch",
     "SCHEMA": "A schema",
     "DEPENDENCY_ARRAY": "A property dependency",
     "DEPENDENCY_SCHEMA": "A schema dependency",
@@ -1141,6 +1174,8 @@ _HINTS = {
     "type": "only widen types (integer to number) under BACKWARD; FORWARD allows only narrowing",
     "enum": "under BACKWARD only add enum values, under FORWARD only remove them",
     "combined": "keep the combination keyword and its branches; add anyOf/oneOf branches only under BACKWARD",
+    "conditional": "keep the if condition as it is; relax then/else only under BACKWARD, tighten them only "
+    "under FORWARD",
 }
 
 
@@ -1155,6 +1190,8 @@ def _hint(type_: str) -> str:
         return _HINTS["enum"]
     if type_.startswith(("COMBINED", "SUM", "PRODUCT", "NOT")):
         return _HINTS["combined"]
+    if type_.startswith(("CONDITION", "THEN", "ELSE")):
+        return _HINTS["conditional"]
     return _HINTS["limit"]
 
 
