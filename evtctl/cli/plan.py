@@ -99,6 +99,8 @@ def _with_contracts(ws: Any, result: PlanResult) -> PlanResult:
     """Consumer contracts broken by a planned schema version are plan errors (evtctl.contracts)."""
     from dataclasses import replace
 
+    if not any(c.kind == "subject" for c in result.plan.changes):
+        return result  # nothing a contract could object to (and the contract checker stays unimported)
     from evtctl.contracts.plan_hook import contract_errors
 
     extra = contract_errors(ws, result.plan)
