@@ -47,6 +47,7 @@ FORMAT = 3
 SUFFIX = ".entry"
 _MAC_SIZE = 32
 _KEY_FILE = "cache-key"
+_KEY_SIZE = 32
 # The code whose behaviour an entry records: its source files are part of every key.
 _CODE_DIRS = ("manifest", "workspace")
 
@@ -67,25 +68,38 @@ def user_cache_dir() -> Path:
 
 def _secret() -> bytes | None:
     """This user's key for sealing cache entries, created on first use; None when there is no
-    writable home (the cache is then off)."""
+    writable home (the cache is then off). The key file appears complete or not at all (written
+    aside, then linked into place), so a concurrent first run never reads a partial key; a file
+    of the wrong size is replaced."""
     path = user_cache_dir() / _KEY_FILE
-    try:
-        return path.read_bytes()
-    except OSError:
-        pass
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(os.urandom(32))
-        return path.read_bytes()
-    except FileExistsError:  # another process created it first
+    for _ in range(2):
         try:
-            return path.read_bytes()
+            key = path.read_bytes()
+        except FileNotFoundError:
+            key = b""
         except OSError:
             return None
-    except OSError:
-        return None
+        if len(key) == _KEY_SIZE:
+            return key
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{_KEY_FILE}.{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(os.urandom(_KEY_SIZE))
+            try:
+                if key:  # the wrong size: replace it
+                    os.replace(tmp, path)
+                else:
+                    os.link(tmp, path)  # fails if another process linked its key first: read that
+            except FileExistsError:
+                pass
+            finally:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+        except OSError:
+            return None
+    return None
 
 
 def _code_fingerprint() -> bytes:

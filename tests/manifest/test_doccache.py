@@ -275,3 +275,16 @@ def test_no_cache_without_a_workspace_config(tmp_path: Path) -> None:
     workspace, problems = check_workspace(loose, allow_adhoc=True)
     assert workspace is not None and not problems
     assert not (loose / ".evtctl").exists()
+
+
+def test_the_sealing_key_is_created_whole_and_a_damaged_one_replaced(user_cache: Path) -> None:
+    first = doccache._secret()
+    assert first is not None and len(first) == 32
+    assert doccache._secret() == first  # created once, then read
+    key_file = user_cache / "evtctl" / "cache-key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key_file.write_bytes(b"abc")  # cut short (a crash, a careless copy)
+    second = doccache._secret()
+    assert second is not None and len(second) == 32 and second != first
+    assert key_file.read_bytes() == second
+    assert not list(key_file.parent.glob("*.tmp"))
