@@ -4,18 +4,23 @@ Live state is read in a fixed number of batched calls (metadata, one DescribeCon
 topic, one DescribeAcls with a match-any filter, one DescribeUserScramCredentials, one
 DescribeClientQuotas, one ListGroups), and every change kind is applied in one batched call.
 ``round_trips`` counts the admin requests made, for the benchmark and the docs.
+
+Topic configs, ACLs and client quotas are read on a raw socket with evtctl's own codec (see
+evtctl.cluster.wire), authenticated on PLAIN and SCRAM listeners; ``raw_calls`` names the requests
+that went that way.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import functools
+import socket
 import struct
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from evtctl.cluster import wire
+from evtctl.cluster import sasl, wire
 from evtctl.cluster.capabilities import Capabilities
 from evtctl.cluster.connection import ClusterConfig
 from evtctl.errors import BackendError, Location
@@ -31,6 +36,7 @@ _TO_LIBRDKAFKA = {"CLUSTER": "BROKER"}
 _FROM_LIBRDKAFKA = {"BROKER": "CLUSTER"}
 WRITE_BATCH = 50  # topics (or topic config changes) per CreateTopics / IncrementalAlterConfigs
 ACL_BATCH = 2000
+_T = TypeVar("_T")
 
 
 def _ck() -> Any:
@@ -78,6 +84,8 @@ class KafkaBackend:
         self._lock = threading.Lock()
         self._kp: Any = None  # kafka-python admin client, only for client quotas
         self.config_errors: dict[str, str] = {}  # topic -> why its configs could not be described
+        self.raw_calls: list[str] = []  # the requests answered on the raw socket (appends: thread-safe)
+        self._raw_sasl_failed = False
 
     @property
     def _admin(self) -> Any:
@@ -122,6 +130,36 @@ class KafkaBackend:
             except Exception as err:
                 out[key] = None if ok_codes and _already(err, *ok_codes) else _err_text(err)
         return out
+
+    # -- the raw socket -------------------------------------------------------------------------
+
+    def _raw_usable(self) -> bool:
+        """Whether the raw socket can reach this listener: any listener without SASL; a SASL one
+        whose mechanism it speaks (PLAIN, SCRAM), unless authenticating already failed here (not
+        retried: a wrong password then costs the broker one failed login per plan, not one per read)."""
+        mechanism = self.config.sasl_mechanism
+        return not mechanism or (sasl.supports(mechanism) and not self._raw_sasl_failed)
+
+    def _raw_connect(self) -> socket.socket | None:
+        """An authenticated raw connection to the first bootstrap broker, or None when SASL cannot be
+        done on it (the caller takes the librdkafka or kafka-python path, which reports a wrong
+        password the usual way). Network and decoding errors propagate (OSError, ValueError,
+        struct.error); a broker that did not prove it holds the SCRAM credential is an authentication
+        error, never a fallback."""
+        if not self._raw_usable():
+            return None
+        host, port = self.config.bootstrap_hosts()[0]
+        try:
+            return wire.connect(self.config, host, port, self.capabilities.versions)
+        except sasl.SaslError:
+            self._raw_sasl_failed = True
+            return None
+        except sasl.ServerProofError as err:
+            raise BackendError(
+                f"SASL authentication with {self.config.bootstrap} failed: {err}",
+                location=Location(context="SaslAuthenticate"),
+                help="the broker is not the one holding evtctl's credential: check the bootstrap servers",
+            ) from None
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -235,37 +273,42 @@ class KafkaBackend:
 
         librdkafka builds a Python ConfigEntry for each of the ~35 entries of each topic (7 s for
         10,000 topics); the raw answer is parsed keeping only the overrides. Not on SASL listeners
-        (the raw socket does not authenticate) nor on brokers without a non-flexible version; a
-        connection or decoding failure also falls back, so the raw path can only make a plan faster."""
-        if self.config.sasl_mechanism:
-            return None
+        whose mechanism the raw socket does not speak (GSSAPI, OAUTHBEARER) nor on brokers without a
+        non-flexible version; a SASL, connection or decoding failure also falls back, so the raw path
+        can only make a plan faster."""
         version = wire.describe_configs_version(self.capabilities.versions.get(wire.DESCRIBE_CONFIGS))
-        if version is None:
+        if version is None or not self._raw_usable():
             return None
-        host, port = self.config.bootstrap_hosts()[0]
         body = wire.describe_topic_configs_request(names, version)
         try:
-            with wire.connect(self.config, host, port) as sock:
+            sock = self._raw_connect()
+            if sock is None:
+                return None
+            with sock:
                 sock.settimeout(self.write_timeout)
                 reader = wire.exchange(sock, wire.DESCRIBE_CONFIGS, version, body)
             result = wire.parse_describe_topic_configs(reader, version, len(TOPIC_CONFIGS) // 2)
         except (OSError, ValueError, struct.error):
             return None
         self.round_trips += 1
+        self.raw_calls.append("DescribeConfigs")
         return result
 
     def _raw_acls(self) -> list[tuple[str, str, str, str, str, str, str]] | None:
-        """Every ACL binding in one raw DescribeAcls v1, or None to use librdkafka (SASL listeners,
-        brokers without v1, a connection or decoding failure). Same reason as for topic configs:
-        librdkafka's AclBinding objects cost most of the read on a cluster with 20,000 ACLs."""
+        """Every ACL binding in one raw DescribeAcls v1, or None to use librdkafka (SASL mechanisms the
+        raw socket does not speak, brokers without v1, a SASL, connection or decoding failure). Same
+        reason as for topic configs: librdkafka's AclBinding objects cost most of the read on a
+        cluster with 20,000 ACLs."""
         versions = self.capabilities.versions.get(wire.DESCRIBE_ACLS)
-        if self.config.sasl_mechanism or versions is None:
+        if versions is None or not self._raw_usable():
             return None
         if not versions[0] <= wire.DESCRIBE_ACLS_VERSION <= versions[1]:
             return None
-        host, port = self.config.bootstrap_hosts()[0]
         try:
-            with wire.connect(self.config, host, port) as sock:
+            sock = self._raw_connect()
+            if sock is None:
+                return None
+            with sock:
                 sock.settimeout(self.write_timeout)
                 reader = wire.exchange(
                     sock, wire.DESCRIBE_ACLS, wire.DESCRIBE_ACLS_VERSION, wire.describe_all_acls_v1()
@@ -274,6 +317,7 @@ class KafkaBackend:
         except (OSError, ValueError, struct.error):
             return None
         self.round_trips += 1
+        self.raw_calls.append("DescribeAcls")
         if error:
             raise BackendError(
                 f"DescribeAcls failed: error {error} {message or ''}".rstrip(),
@@ -399,20 +443,42 @@ class KafkaBackend:
         except Exception as err:
             raise BackendError(f"{what} failed: {err}", location=Location(context=what)) from None
 
-    def _raw(self, api_key: int, body: bytes, what: str) -> wire.Reader:
-        """One v0 request on a raw socket to the first bootstrap broker (non-SASL listeners)."""
-        host, port = self.config.bootstrap_hosts()[0]
-        self.round_trips += 1
+    def _raw(
+        self, api_key: int, body: bytes, what: str, parse: Callable[[wire.Reader], _T], *, resend: bool
+    ) -> _T | None:
+        """One v0 request on a raw socket to the first bootstrap broker, its answer parsed, or None to
+        use kafka-python instead. On a SASL listener that is the answer when the raw socket cannot
+        authenticate, and, for a request safe to send twice (``resend``: a read), when the raw request
+        fails; a write already sent is not sent again. Elsewhere a failure is an error: kafka-python
+        would meet it too."""
+        fallback = bool(self.config.sasl_mechanism)
+        sent = False
         try:
-            with wire.connect(self.config, host, port) as sock:
-                return wire.exchange(sock, api_key, 0, body)
-        except (OSError, ValueError) as err:
+            sock = self._raw_connect()
+            if sock is None:
+                return None
+            with sock:
+                sent = True
+                result = parse(wire.exchange(sock, api_key, 0, body))
+        except (OSError, ValueError, struct.error) as err:
+            if fallback and (resend or not sent):
+                return None
+            self.round_trips += 1
             raise BackendError(f"{what} failed: {err}", location=Location(context=what)) from None
+        self.round_trips += 1
+        self.raw_calls.append(what)
+        return result
 
     def read_quotas(self) -> dict[str, QuotaState]:
-        if not self.config.sasl_mechanism:
-            reader = self._raw(48, wire.describe_client_quotas_v0(), "DescribeClientQuotas")
-            error, message, entries = wire.parse_describe_client_quotas_v0(reader)
+        raw = self._raw(
+            48,
+            wire.describe_client_quotas_v0(),
+            "DescribeClientQuotas",
+            wire.parse_describe_client_quotas_v0,
+            resend=True,
+        )
+        if raw is not None:
+            error, message, entries = raw
             if error:
                 raise BackendError(
                     f"DescribeClientQuotas failed: error {error} {message or ''}",
@@ -601,23 +667,22 @@ class KafkaBackend:
         self, quotas: Mapping[str, tuple[Iterable[tuple[str, str]], Mapping[str, float | None]]]
     ) -> dict[str, str | None]:
         """``{key: (entity pairs, {quota key: value or None to remove})}`` in one AlterClientQuotas."""
-        from kafka.protocol.admin.client_quotas import AlterClientQuotasRequest
-
         if not quotas:
             return {}
-        if not self.config.sasl_mechanism:
-            keys = list(quotas)
-            body = wire.alter_client_quotas_v0(
-                ([(t, n or None) for t, n in quotas[k][0]], quotas[k][1]) for k in keys
-            )
-            results = wire.parse_alter_client_quotas_v0(self._raw(49, body, "AlterClientQuotas"))
+        keys = list(quotas)
+        body = wire.alter_client_quotas_v0(
+            ([(t, n or None) for t, n in quotas[k][0]], quotas[k][1]) for k in keys
+        )
+        results = self._raw(49, body, "AlterClientQuotas", wire.parse_alter_client_quotas_v0, resend=False)
+        if results is not None:
             return {
                 k: None if not err else f"error {err}: {msg or ''}"
                 for k, (err, msg) in zip(keys, results, strict=False)
             }
+        from kafka.protocol.admin.client_quotas import AlterClientQuotasRequest
+
         E = AlterClientQuotasRequest.EntryData
         entries = []
-        keys = list(quotas)
         for key in keys:
             entity, ops = quotas[key]
             entries.append(

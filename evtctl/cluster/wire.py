@@ -1,8 +1,9 @@
 """A minimal Kafka request/response exchange on a raw socket, for the few admin APIs librdkafka
 does not expose (ApiVersions, client quotas) and for DescribeConfigs of every topic, which librdkafka
 turns into one Python object per config entry (seconds for 10,000 topics) while evtctl needs only
-the dynamic overrides. Non-flexible encodings only; no SASL: SASL listeners go through kafka-python
-or librdkafka instead (see evtctl.cluster.kafka)."""
+the dynamic overrides. Non-flexible encodings only. On a SASL listener the connection authenticates
+first (PLAIN, SCRAM: evtctl.cluster.sasl); other mechanisms go through kafka-python or librdkafka
+instead (see evtctl.cluster.kafka)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from evtctl.cluster import sasl
 from evtctl.cluster.connection import ClusterConfig
 
 
@@ -23,6 +25,10 @@ def _str(value: str) -> bytes:
 
 def _nstr(value: str | None) -> bytes:
     return struct.pack(">h", -1) if value is None else _str(value)
+
+
+def _bytes(value: bytes) -> bytes:
+    return struct.pack(">i", len(value)) + value
 
 
 class Reader:
@@ -58,6 +64,16 @@ class Reader:
     def str(self) -> str:
         return self.nstr() or ""
 
+    def blob(self) -> bytes:
+        n = self.int32()
+        if n < 0:
+            return b""
+        data = self.data[self.pos : self.pos + n]
+        if len(data) != n:
+            raise ValueError("truncated bytes field")
+        self.pos += n
+        return data
+
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
     chunks = bytearray()
@@ -69,14 +85,79 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return bytes(chunks)
 
 
-def connect(config: ClusterConfig, host: str, port: int) -> socket.socket:
+def connect(
+    config: ClusterConfig, host: str, port: int, versions: Mapping[int, tuple[int, int]] | None = None
+) -> socket.socket:
+    """A connection to ``host:port`` ready for admin requests: TLS when the context uses it, then SASL
+    when it names a mechanism (``versions``: the broker's advertised API versions, which pick the
+    SaslAuthenticate version). Raises what :func:`authenticate` raises; the socket is closed then."""
     raw = socket.create_connection((host, port), timeout=config.timeout)
-    if not config.uses_tls:
-        return raw
-    ctx = ssl.create_default_context(cafile=config.ca_file)
-    if config.cert_file:
-        ctx.load_cert_chain(config.cert_file, config.key_file)
-    return ctx.wrap_socket(raw, server_hostname=host)
+    sock = raw
+    try:
+        if config.uses_tls:
+            ctx = ssl.create_default_context(cafile=config.ca_file)
+            if config.cert_file:
+                ctx.load_cert_chain(config.cert_file, config.key_file)
+            sock = ctx.wrap_socket(raw, server_hostname=host)
+        if config.sasl_mechanism:
+            authenticate(sock, config, versions or {})
+    except BaseException:
+        sock.close()
+        raw.close()
+        raise
+    return sock
+
+
+# ---- SaslHandshake (key 17) v1 and SaslAuthenticate (key 36) v0-1 (KIP-152) ----------------------
+
+SASL_HANDSHAKE = 17
+SASL_AUTHENTICATE = 36
+
+
+def sasl_authenticate_version(versions: Mapping[int, tuple[int, int]]) -> int | None:
+    """v1 (adds the session lifetime) where advertised, else v0; None without SaslHandshake v1 (the
+    v0 handshake sends bare tokens, not spoken here) or SaslAuthenticate v0-1 (v2+ is flexible)."""
+    handshake, auth = versions.get(SASL_HANDSHAKE), versions.get(SASL_AUTHENTICATE)
+    if handshake is None or not handshake[0] <= 1 <= handshake[1] or auth is None or auth[0] > 1:
+        return None
+    return min(auth[1], 1)
+
+
+def authenticate(sock: socket.socket, config: ClusterConfig, versions: Mapping[int, tuple[int, int]]) -> None:
+    """Authenticate a fresh connection the way Kafka clients do: SaslHandshake v1 naming the mechanism,
+    then each of the mechanism's tokens in a SaslAuthenticate request.
+
+    Raises sasl.SaslError when it cannot be done here (the caller falls back to librdkafka, which
+    reports a wrong password the usual way), sasl.ServerProofError when the broker did not prove it
+    holds the SCRAM credential, OSError / ValueError / struct.error for network or decoding failures.
+    A v1 session lifetime is not tracked: the connection serves one request right away."""
+    mechanism = config.sasl_mechanism or ""
+    if not sasl.supports(mechanism):
+        raise sasl.SaslError(f"the raw socket does not speak SASL mechanism {mechanism}")
+    version = sasl_authenticate_version(versions)
+    if version is None:
+        raise sasl.SaslError("the broker advertises no SaslHandshake v1 with SaslAuthenticate v0-1")
+    r = exchange(sock, SASL_HANDSHAKE, 1, _str(mechanism), correlation_id=1)
+    error = r.int16()
+    enabled = [r.str() for _ in range(max(r.int32(), 0))]
+    if error:
+        raise sasl.SaslError(
+            f"SaslHandshake for {mechanism} failed with error {error} (enabled: {', '.join(enabled)})"
+        )
+    steps = sasl.conversation(mechanism, config.username or "", config.password or "")
+    token = next(steps)
+    correlation_id = 2
+    while True:
+        r = exchange(sock, SASL_AUTHENTICATE, version, _bytes(token), correlation_id=correlation_id)
+        error, message = r.int16(), r.nstr()
+        reply = r.blob()
+        if error:
+            raise sasl.SaslError(f"SaslAuthenticate failed with error {error}: {message or ''}".rstrip(": "))
+        try:
+            token = steps.send(reply)
+        except StopIteration:
+            return
+        correlation_id += 1
 
 
 def exchange(sock: socket.socket, api_key: int, version: int, body: bytes, correlation_id: int = 1) -> Reader:

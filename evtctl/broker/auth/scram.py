@@ -10,7 +10,6 @@ fresh server nonce, so a replayed client-final message (from this or another ses
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import os
@@ -20,6 +19,9 @@ from pathlib import Path
 
 from evtctl.broker.groups.codes import Err
 from evtctl.broker.groups.store import KeyedJournal
+from evtctl.kafka.scram import client_key, server_key, stored_key, xor
+from evtctl.kafka.scram import hmac_digest as _hmac
+from evtctl.kafka.scram import salted_password as salted_password
 
 MECHANISMS: dict[str, tuple[int, str]] = {  # name -> (Kafka ScramMechanism id, hashlib name)
     "SCRAM-SHA-256": (1, "sha256"),
@@ -50,21 +52,15 @@ class ScramCredential:
     server_key: bytes
 
 
-def _hmac(algo: str, key: bytes, msg: bytes) -> bytes:
-    return hmac.new(key, msg, algo).digest()
-
-
 def credential_from_salted(
     algo: str, salt: bytes, iterations: int, salted_password: bytes
 ) -> ScramCredential:
-    client_key = _hmac(algo, salted_password, b"Client Key")
-    stored_key = hashlib.new(algo, client_key).digest()
-    server_key = _hmac(algo, salted_password, b"Server Key")
-    return ScramCredential(salt, iterations, stored_key, server_key)
-
-
-def salted_password(algo: str, password: str, salt: bytes, iterations: int) -> bytes:
-    return hashlib.pbkdf2_hmac(algo, password.encode(), salt, iterations)
+    return ScramCredential(
+        salt,
+        iterations,
+        stored_key(algo, client_key(algo, salted_password)),
+        server_key(algo, salted_password),
+    )
 
 
 def new_credential(mechanism: str, password: str, iterations: int = DEFAULT_ITERATIONS) -> ScramCredential:
@@ -230,8 +226,7 @@ class ScramServer:
         signature = _hmac(self.algo, self.cred.stored_key, auth_message)
         if len(proof) != len(signature):
             raise SaslError(Err.SASL_AUTHENTICATION_FAILED, FAILED)
-        client_key = bytes(a ^ b for a, b in zip(proof, signature, strict=True))
-        if not hmac.compare_digest(hashlib.new(self.algo, client_key).digest(), self.cred.stored_key):
+        if not hmac.compare_digest(stored_key(self.algo, xor(proof, signature)), self.cred.stored_key):
             raise SaslError(Err.SASL_AUTHENTICATION_FAILED, FAILED)
         self.complete = True
         server_sig = _hmac(self.algo, self.cred.server_key, auth_message)
