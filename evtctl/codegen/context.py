@@ -35,6 +35,8 @@ class Contract:
     proto_module: str | None = None  # "<package>.proto.<x>_pb2"
     proto_file: Path | None = None
     references: tuple[tuple[str, str, int | None], ...] = ()
+    # Avro: (reference name, schema text) of the local files of the references, for the encoder
+    reference_schemas: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -84,6 +86,38 @@ def _proto_messages(text: str) -> list[str]:
     return names
 
 
+def _avro_references(build: Build, ref: SchemaRef) -> tuple[tuple[str, str], ...]:
+    """Convert the named types of an Avro schema's references (their local files) into shared
+    classes; returns (reference name, schema text) for the runtime's encoder."""
+    if not ref.references:
+        return ()
+    missing = [r.name for r in ref.references if r.file is None]
+    if missing:
+        raise InputError(
+            f"referenced Avro schemas have no local schema file: {', '.join(missing)}",
+            location=ref.location,
+            help="give each reference a `schema:` path so codegen can generate its named types",
+        )
+    texts: list[tuple[str, str]] = []
+    parsed: list[tuple[str, Any]] = []
+    for r in ref.references:
+        assert r.file is not None
+        try:
+            text = r.file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read schema file: {exc.strerror}", location=r.location) from exc
+        try:
+            parsed.append((str(r.file), json.loads(text)))
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"schema is not valid JSON: {exc.msg}",
+                location=Location(str(r.file), exc.lineno, exc.colno),
+            ) from exc
+        texts.append((r.name, text))
+    build.avro.define_references(parsed)
+    return tuple(texts)
+
+
 def contract_for(build: Build, ref: SchemaRef, root: Path, *, package: str) -> Contract:
     key = (ref.subject, str(ref.file))
     if key in build.contracts:
@@ -130,7 +164,9 @@ def contract_for(build: Build, ref: SchemaRef, root: Path, *, package: str) -> C
                 f"schema is not valid JSON: {exc.msg}",
                 location=Location(str(ref.file), exc.lineno, exc.colno),
             ) from exc
+        reference_schemas: tuple[tuple[str, str], ...] = ()
         if fmt == "AVRO":
+            reference_schemas = _avro_references(build, ref)
             t: PyType = build.avro.top_level(parsed, str(ref.file))
         else:
             fallback = pascal((ref.record_name or "").rsplit(".", 1)[-1] or ref.file.stem.split(".")[0])
@@ -156,6 +192,7 @@ def contract_for(build: Build, ref: SchemaRef, root: Path, *, package: str) -> C
             type_name=t.annotation,
             codec=codec,
             event_type=t.annotation if is_class else pascal(ref.subject),
+            reference_schemas=reference_schemas,
         )
     contract.references = tuple((r.name, r.subject, r.version) for r in ref.references)
     build.contracts[key] = contract

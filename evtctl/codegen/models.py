@@ -216,8 +216,17 @@ _AVRO_LOGICAL = {
 }
 
 
+class UndefinedAvroTypeError(InputError):
+    """A name that neither the schema nor the references processed so far define."""
+
+
 class AvroModels:
-    """Converts Avro schemas (parsed JSON) into class specs inside a shared :class:`ModelSet`."""
+    """Converts Avro schemas (parsed JSON) into class specs inside a shared :class:`ModelSet`.
+
+    Named types are remembered across schemas, so a schema's references (other subjects defining
+    named types) are converted first with :meth:`define_references` and their classes are shared
+    by every contract that uses them.
+    """
 
     def __init__(self, models: ModelSet) -> None:
         self.models = models
@@ -225,6 +234,25 @@ class AvroModels:
 
     def top_level(self, schema: Any, origin: str) -> PyType:
         return self._type(schema, namespace="", origin=origin)
+
+    def define_references(self, references: list[tuple[str, Any]]) -> None:
+        """Convert referenced schemas ``(origin, parsed JSON)`` in an order where each one's names
+        are defined first (a reference may use names of another one, as the registry allows)."""
+        todo = list(references)
+        while todo:
+            failed: UndefinedAvroTypeError | None = None
+            left: list[tuple[str, Any]] = []
+            for origin, schema in todo:
+                named = dict(self._named)
+                try:
+                    self._type(schema, namespace="", origin=origin)
+                except UndefinedAvroTypeError as exc:
+                    self._named = named  # no half-converted placeholders stay behind
+                    failed = exc
+                    left.append((origin, schema))
+            if failed is not None and len(left) == len(todo):
+                raise failed  # no progress: a name no reference defines
+            todo = left
 
     def _full(self, name: str, namespace: str) -> str:
         return name if "." in name or not namespace else f"{namespace}.{name}"
@@ -237,7 +265,7 @@ class AvroModels:
             for candidate in (self._full(schema, namespace), schema):
                 if candidate in self._named:
                     return self._named[candidate]
-            raise InputError(
+            raise UndefinedAvroTypeError(
                 f"Avro type {schema!r} is not defined before use", location=Location(file=origin)
             )
         if isinstance(schema, list):

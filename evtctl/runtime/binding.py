@@ -22,6 +22,8 @@ class SchemaBinding:
     schema: str
     # Registry references: (name as written in the schema, subject, version or None for latest).
     references: tuple[tuple[str, str, int | None], ...] = ()
+    # Avro: (reference name, schema text) of each reference, so the encoder knows the named types.
+    reference_schemas: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,7 @@ def make_serde(
         "references": binding.references,
     }
     if binding.format == "AVRO":
-        return AvroSerde(**common)
+        return AvroSerde(reference_schemas=binding.reference_schemas, **common)
     if binding.format == "JSON":
         return JsonSchemaSerde(**common)
     return ProtobufSerde(message_type=message_type, **common)

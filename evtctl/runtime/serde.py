@@ -18,7 +18,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 import fastavro
 
 from evtctl.registry.client import SCHEMA_NOT_FOUND, RegistryError, SchemaById
-from evtctl.runtime.registry import SchemaCache, WriterId
+from evtctl.runtime.registry import SchemaCache, UnresolvedReferenceError, WriterId
 from evtctl.runtime.wire import WireFormatError, frame, split_payload
 
 T = TypeVar("T")
@@ -177,8 +177,8 @@ class Serde(Generic[T]):
             )
         try:
             return self.decode_body(framed.body, framed.ref.schema_id)
-        except DeserializationError:
-            raise
+        except (DeserializationError, RegistryError):
+            raise  # registry trouble (other than a missing schema) is not the payload's fault
         except Exception as exc:  # any decoder failure is a poison payload, reported with its cause
             raise DeserializationError(
                 f"body does not decode with writer schema id {framed.ref.schema_id}: {exc}"
@@ -194,28 +194,60 @@ class Serde(Generic[T]):
         raise NotImplementedError
 
 
-def _parse_avro(schema: SchemaById) -> Any:
-    if schema.references:
-        raise DeserializationError(
-            f"writer schema id {schema.id} uses references, which the runtime does not resolve yet"
-        )
-    return fastavro.parse_schema(json.loads(schema.schema), named_schemas={})
+def avro_named_schemas(references: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """fastavro's named types of referenced schemas ``(name, text)``, in any order (a reference may
+    use the names of another)."""
+    named: dict[str, Any] = {}
+    todo = [(name, json.loads(text)) for name, text in references]
+    while todo:
+        left: list[tuple[str, Any]] = []
+        failure: Exception | None = None
+        for name, obj in todo:
+            trial = dict(named)
+            try:
+                fastavro.parse_schema(obj, named_schemas=trial)
+            except fastavro.schema.UnknownType as exc:
+                left.append((name, obj))
+                failure = exc
+                continue
+            named = trial
+        if failure is not None and len(left) == len(todo):
+            raise DeserializationError(f"referenced schemas use an undefined name: {failure}")
+        todo = left
+    return named
+
+
+def parse_avro(schema: str, references: Iterable[tuple[str, str]] = ()) -> Any:
+    """A self-contained parsed Avro schema: the named types of ``references`` are inlined."""
+    obj = json.loads(schema)
+    refs = list(references)
+    if refs:
+        obj = fastavro.parse_schema(obj, named_schemas=avro_named_schemas(refs), expand=True)
+    return fastavro.parse_schema(obj, named_schemas={})
 
 
 class AvroSerde(Serde[T]):
     schema_type = "AVRO"
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, reference_schemas: Iterable[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.reader = fastavro.parse_schema(json.loads(self.schema), named_schemas={})
+        self.reader = parse_avro(self.schema, reference_schemas)
 
     def encode_body(self, value: T) -> bytes:
         buf = io.BytesIO()
         fastavro.schemaless_writer(buf, self.reader, self.codec.encode(value))
         return buf.getvalue()
 
+    def _parse_writer(self, schema: SchemaById) -> Any:
+        """The writer schema with its references (fetched from the registry, recursively)."""
+        try:
+            references = self.cache.resolve_references(schema.references) if schema.references else []
+        except UnresolvedReferenceError as exc:
+            raise DeserializationError(f"writer schema id {schema.id}: {exc}") from exc
+        return parse_avro(schema.schema, references)
+
     def decode_body(self, body: bytes, writer_id: int) -> T:
-        writer = self.cache.parsed("avro", writer_id, _parse_avro)
+        writer = self.cache.parsed("avro", writer_id, self._parse_writer)
         buf = io.BytesIO(body)
         obj = fastavro.schemaless_reader(buf, writer, self.reader)
         if buf.tell() != len(body):

@@ -12,6 +12,7 @@ from evtctl.workspace.loader import load_workspace
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHOP = FIXTURES / "shop"
+REFS = FIXTURES / "refs"  # Avro contracts referencing shared records registered as their own subjects
 
 
 def generate(workspace: Path, out: Path, *, package: str, service: str | None = None) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.codegen.gen import SHOP, generate
+from tests.codegen.gen import REFS, SHOP, generate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -27,7 +27,8 @@ UPDATE_COMMAND = "EVTCTL_UPDATE_GOLDEN=1 python -m pytest tests/codegen -k golde
 
 def workspaces() -> list[tuple[str, Path]]:
     """The codegen fixtures, the reference workspace and every example that has a workspace file."""
-    found = [("shop", SHOP), ("empty", SHOP.parent / "empty")]  # empty: topics but no contracts
+    # empty: topics but no contracts; refs: Avro schemas referencing records of other subjects
+    found = [("shop", SHOP), ("empty", SHOP.parent / "empty"), ("refs", REFS)]
     if (REPO_ROOT / "evtctl.yaml").exists():
         found.append(("reference", REPO_ROOT))
     examples = REPO_ROOT / "examples"
@@ -122,10 +123,11 @@ def test_source_hash_follows_the_inputs(tmp_path: Path) -> None:
     assert before != after
 
 
-def test_golden_files(tmp_path: Path) -> None:
-    pkg = generate(SHOP, tmp_path, package="shop_events")
+@pytest.mark.parametrize(("name", "workspace"), [("shop", SHOP), ("refs", REFS)])
+def test_golden_files(tmp_path: Path, name: str, workspace: Path) -> None:
+    pkg = generate(workspace, tmp_path, package=f"{name}_events")
     produced = {p.relative_to(pkg): p for p in pkg.rglob("*") if p.is_file() and _not_protoc(p)}
-    golden_dir = GOLDEN / "shop"
+    golden_dir = GOLDEN / name
     if os.environ.get("EVTCTL_UPDATE_GOLDEN") == "1":
         if golden_dir.exists():
             import shutil
