@@ -136,7 +136,9 @@ def probe(config: ClusterConfig) -> Capabilities:
                 sock = ctx.wrap_socket(raw, server_hostname=host)
             sock.sendall(_request(1))
             (size,) = struct.unpack(">i", _recv_exact(sock, 4))
-            return Capabilities(parse_api_versions_v0(_recv_exact(sock, size), 1))
+            caps = Capabilities(parse_api_versions_v0(_recv_exact(sock, size), 1))
+            _check_credentials(sock, config, caps)
+            return caps
         except (OSError, ValueError, struct.error) as err:
             errors.append(f"{host}:{port}: {err}")
         finally:
@@ -146,3 +148,25 @@ def probe(config: ClusterConfig) -> Capabilities:
         location=Location(context="ApiVersions v0"),
         help="check the context's bootstrap servers and security settings, and that the broker is running",
     )
+
+
+def _check_credentials(sock: socket.socket, config: ClusterConfig, caps: Capabilities) -> None:
+    """On a SASL listener evtctl's raw socket can authenticate on, log in once on the probe's own
+    connection: a rejected username or password is then reported here, naming the broker and the
+    variables to check, instead of as librdkafka's transport failures and timeouts later. Anything
+    else that goes wrong is left to the usual paths (they fall back to librdkafka)."""
+    from evtctl.cluster import sasl, wire
+
+    if not sasl.supports(config.sasl_mechanism) or wire.sasl_authenticate_version(caps.versions) is None:
+        return
+    try:
+        wire.authenticate(sock, config, caps.versions)
+    except sasl.CredentialsRejected as err:
+        raise BackendError(
+            f"SASL {config.sasl_mechanism} authentication with {config.bootstrap} failed: {err}",
+            location=Location(context="SaslAuthenticate"),
+            help="check the username and password the context reads from its environment variables "
+            "(usernameEnv, passwordEnv) and the mechanism",
+        ) from None
+    except (sasl.SaslError, sasl.ServerProofError, OSError, ValueError, struct.error):
+        pass

@@ -26,6 +26,12 @@ class SaslError(Exception):
     usual way."""
 
 
+class CredentialsRejected(SaslError):
+    """The broker answered SaslAuthenticate with SASL_AUTHENTICATION_FAILED: the username or password
+    is wrong, whatever client asks. Still a SaslError for the readers (they fall back, as before);
+    the capability probe reports it at once, clearly, instead of letting librdkafka time out."""
+
+
 class ServerProofError(Exception):
     """The broker did not prove it holds the SCRAM credential (foreign nonce, wrong server signature):
     an authentication failure, never a reason to try another way."""

@@ -112,6 +112,7 @@ def connect(
 
 SASL_HANDSHAKE = 17
 SASL_AUTHENTICATE = 36
+SASL_AUTHENTICATION_FAILED = 58  # Kafka's error code for rejected credentials
 
 
 def sasl_authenticate_version(versions: Mapping[int, tuple[int, int]]) -> int | None:
@@ -151,6 +152,8 @@ def authenticate(sock: socket.socket, config: ClusterConfig, versions: Mapping[i
         r = exchange(sock, SASL_AUTHENTICATE, version, _bytes(token), correlation_id=correlation_id)
         error, message = r.int16(), r.nstr()
         reply = r.blob()
+        if error == SASL_AUTHENTICATION_FAILED:
+            raise sasl.CredentialsRejected(message or "authentication failed")
         if error:
             raise sasl.SaslError(f"SaslAuthenticate failed with error {error}: {message or ''}".rstrip(": "))
         try:

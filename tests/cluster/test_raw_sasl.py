@@ -257,12 +257,25 @@ def test_escaped_scram_user_name(broker: SaslBroker) -> None:
         wire.connect(replace(config, password="not-it"), host, port, probe(config).versions)
 
 
+def test_wrong_password_is_reported_by_the_probe(broker: SaslBroker) -> None:
+    """Rejected credentials are reported once, clearly, when evtctl first connects (the capability
+    probe logs in on its own connection), naming the broker, never the password."""
+    for mechanism in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"):
+        config = broker.config(mechanism, password="wrong-password-42", timeout=2.0)
+        with pytest.raises(BackendError) as err:
+            probe(config)
+        text = err.value.render()
+        assert f"SASL {mechanism} authentication with {broker.sasl} failed" in text
+        assert "usernameEnv" in text and "wrong-password-42" not in text
+        assert probe(broker.config(mechanism)).versions  # the right password still gets through
+
+
 def test_wrong_password_fails_the_read_as_without_the_raw_path(broker: SaslBroker) -> None:
     """The raw socket's failed authentication falls back; the read then fails with the error the
     librdkafka path gives (no traceback, no empty result), never naming the password."""
     for mechanism in ("PLAIN", "SCRAM-SHA-256"):
         config = broker.config(mechanism, password="wrong-password-42", timeout=2.0)
-        caps = probe(config)
+        caps = probe(broker.config(mechanism))  # the probe itself would refuse the wrong password
         raw, fallback = KafkaBackend(config, caps), KafkaBackend(config, _without_sasl(caps))
         with pytest.raises(BackendError) as raw_err:
             raw.read_acls()

@@ -62,3 +62,23 @@ def test_sasl_context_plans_and_applies(
     assert {c.kind for c in plan.changes} == {"topic", "acl", "quota"} and not plan.warnings
     assert apply_ws(ws).ok
     assert plan_of(ws).changes == ()
+
+
+def test_a_wrong_password_is_one_clear_error(sasl_broker: tuple[BrokerProcess, str], tmp_path: Path) -> None:
+    """`evtctl plan` with rejected credentials: one located error naming the broker and what to check,
+    exit 1 (a backend error), no traceback, the password nowhere in the output."""
+    broker, listen = sasl_broker
+    ws = Ws(tmp_path / "ws", listen, broker.registry_url, "wrongpw-")
+    ws.config["spec"]["contexts"]["test"]["security"] = {
+        "protocol": "SASL_PLAINTEXT",
+        "saslMechanism": "SCRAM-SHA-512",
+        "usernameEnv": "TEST_KAFKA_USER",
+        "passwordEnv": "TEST_KAFKA_PASSWORD",
+    }
+    ws.topic("t", 1)
+    ws.write()
+    r = ws.cli("plan", env={"TEST_KAFKA_USER": "admin", "TEST_KAFKA_PASSWORD": "not-the-secret-9"})
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out
+    assert f"SaslAuthenticate: error: SASL SCRAM-SHA-512 authentication with {listen} failed" in out
+    assert "Traceback" not in out and "not-the-secret-9" not in out
