@@ -98,3 +98,30 @@ def test_a_kind_that_failed_early_is_read_again_with_its_error(ws: Ws, mode: str
         plan_result(ws)
     assert type(early.value) is type(later.value)
     assert early.value.message.split(":")[0] == later.value.message.split(":")[0]
+
+
+def test_packed_reads_come_back_equal() -> None:
+    """What the reader child sends (plain tuples) unpacks to exactly the resources it read."""
+    import pickle
+
+    from evtctl.plan.early import _pack, _unpack
+    from evtctl.plan.state import AclBindingState, SchemaRef, SchemaVersion, SubjectState, TopicState
+
+    topics = {
+        "a": TopicState("a", 3, 1, (("retention.ms", "1000"),)),
+        "b": TopicState("b", 1, 1, ()),
+    }
+    acl = AclBindingState("User:x", "TOPIC", "a", "PREFIXED", "READ", "ALLOW", "10.0.0.1")
+    acls = {acl.key: acl}
+    money = SchemaVersion(1, "AVRO", '{"type":"fixed"}', '{"type":"fixed"}', (), 7)
+    order = SchemaVersion(2, "AVRO", '{"type":"record"}', "canon", (SchemaRef("Money", "money-value", 1),), 9)
+    subjects = (
+        {
+            "money-value": SubjectState("money-value", (money,)),
+            "orders-value": SubjectState("orders-value", (money, order), "FULL"),
+        },
+        "BACKWARD",
+    )
+    for kind, value in (("topic", topics), ("acl", acls), ("subject", subjects), ("quota", {})):
+        travelled = pickle.loads(pickle.dumps(_pack(kind, value)))
+        assert _unpack(kind, travelled) == value, kind
