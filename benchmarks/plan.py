@@ -284,7 +284,13 @@ def main() -> None:
             finally:
                 tansu.stop()
             if not args.only_peer:
-                print(f"ratio reference/tansu, full plan: {ours['full'] / peer['full']:.2f}")
+                same = (
+                    args.services == 0
+                    and args.subjects == 0
+                    and (args.peer_topics or args.topics) == args.topics
+                )
+                what = "same workspace" if same else "reference: the whole workspace, Tansu: its topics only"
+                print(f"ratio reference/tansu, full plan ({what}): {ours['full'] / peer['full']:.2f}")
 
 
 if __name__ == "__main__":
