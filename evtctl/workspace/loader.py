@@ -110,7 +110,8 @@ def _check_documents(
     declared: set[tuple[str, str]],
     cache_dir: Path | None,
     complete: bool,
-) -> list[tuple[str, str, PosMap]]:
+) -> tuple[list[tuple[str, str, PosMap]], DocumentCache | None]:
+    """The usable documents, and the manifest cache (still writing: call its finish())."""
     variables: dict[str, Any] = dict(loaded.variables)
     if env is not None:
         variables.update(env.variables)
@@ -145,9 +146,11 @@ def _check_documents(
         problems.extend(outcome.problems)
         good.extend(outcome.good)
         declared.update(outcome.declared)
-    if cache is not None and complete:  # entries of deleted files go; a partial load keeps the rest
-        cache.prune(shown_files)
-    return good
+    if cache is not None:
+        cache.write()
+        if complete:  # entries of deleted files go; a partial load keeps the rest
+            cache.prune(shown_files)
+    return good, cache
 
 
 def _check_file(data: bytes, shown: str, variables: dict[str, Any], env: Environment | None) -> FileOutcome:
@@ -266,7 +269,7 @@ def _check_workspace(
     manifest_files = list(files) if files is not None else discover(loaded.config.manifest_paths)
     broken: set[tuple[str, str]] = set()
     cache_dir = loaded.config.state_dir / "cache" if (root / CONFIG_NAME).is_file() else None
-    documents = _check_documents(
+    documents, doc_cache = _check_documents(
         manifest_files,
         loaded,
         env,
@@ -280,6 +283,8 @@ def _check_workspace(
     built = build_documents(documents, root, schemas)
     schemas.save()
     acls = link(built, broken)
+    if doc_cache is not None:
+        doc_cache.finish()
     problems.extend(built.problems)
     problems.sort(key=_problem_order)
     workspace = Workspace(

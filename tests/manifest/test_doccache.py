@@ -4,6 +4,7 @@ every input that could change the outcome changes the key."""
 
 from __future__ import annotations
 
+import json
 import marshal
 import os
 import shutil
@@ -225,6 +226,7 @@ def test_values_marshal_cannot_store_are_not_cached(tmp_path: Path) -> None:
     outcome = doccache.FileOutcome(good=[("Topic", "t.yaml", doc)])
     key = cache.key("t.yaml", b"x")
     cache.put("t.yaml", key, outcome)
+    cache.write()
     assert cache.get("t.yaml", key) is None
 
 
@@ -237,6 +239,7 @@ def test_cached_nodes_keep_marks_packed_until_asked(tmp_path: Path) -> None:
     assert cache is not None
     key = cache.key("f.yaml", text.encode())
     cache.put("f.yaml", key, doccache.FileOutcome(good=[("Topic", "f.yaml", original)]))
+    cache.write()
     found = cache.get("f.yaml", key)
     assert found is not None
     cached = found.good[0][2]
@@ -288,3 +291,37 @@ def test_the_sealing_key_is_created_whole_and_a_damaged_one_replaced(user_cache:
     assert second is not None and len(second) == 32 and second != first
     assert key_file.read_bytes() == second
     assert not list(key_file.parent.glob("*.tmp"))
+
+
+def test_many_entries_are_written_by_a_child_and_read_back(tmp_path: Path) -> None:
+    """Past WRITE_IN_CHILD_MIN entries the writing happens in a forked child (in a fresh process: this
+    one may have threads, which rule forking out); finish() waits for it, and every entry reads back."""
+    from tests.support.cli import fresh_python
+
+    script = f"""
+import json, os
+from pathlib import Path
+from evtctl import forking
+from evtctl.manifest import doccache
+from evtctl.manifest.yamlpos import load_text
+os.environ["XDG_CACHE_HOME"] = {str(tmp_path / "user")!r}
+spawned = []
+real = forking.spawn
+forking.spawn = lambda *a, **k: spawned.append(1) or real(*a, **k)
+entries = Path({str(tmp_path / "entries")!r})
+cache = doccache.DocumentCache.open(entries, variables={{}}, overlays=None, max_bytes=1 << 20)
+keys = []
+for i in range(doccache.WRITE_IN_CHILD_MIN + 4):
+    text = "a: %d\\nb: [x, %d]\\n" % (i, i)
+    (docs, _) = load_text(text, f"f{{i}}.yaml")
+    key = cache.key(f"f{{i}}.yaml", text.encode())
+    keys.append((f"f{{i}}.yaml", key, docs[0].data))
+    cache.put(f"f{{i}}.yaml", key, doccache.FileOutcome(good=[("Topic", f"f{{i}}.yaml", docs[0].data)]))
+cache.write()
+cache.finish()
+back = [cache.get(f, k) for f, k, _ in keys]
+same = all(b is not None and b.good[0][2] == d for b, (_, _, d) in zip(back, keys))
+print(json.dumps({{"spawned": len(spawned), "same": same}}))
+"""
+    out = json.loads(fresh_python(script))
+    assert out == {"spawned": 1, "same": True}
