@@ -91,7 +91,8 @@ class SchemaFileChecker:
         """Settle ``items`` (file, format, reference files) the cache already knows, here (a read and
         a hash each), and start parsing the others in a forked child when there are enough of them,
         so the parsing overlaps the rest of the load; :meth:`check` then waits for those outcomes.
-        A warm cache thus never forks: the other core stays free for whatever else runs."""
+        A warm cache thus never forks: the other core stays free for whatever else runs. (With an
+        empty cache every file goes to the child unread.)"""
         from evtctl import forking
 
         todo = []
@@ -99,7 +100,8 @@ class SchemaFileChecker:
         for f, fmt, refs in sorted(unique, key=lambda item: (str(item[0]), item[1].value)):
             if (f, fmt) in self._cache:
                 continue
-            known = self._outcome(f, fmt, refs, parse=False)
+            # an empty cache knows nothing: the child reads and hashes too, not only parses
+            known = self._outcome(f, fmt, refs, parse=False) if self._known else None
             if known is None:
                 todo.append((f, fmt, refs))
             else:
