@@ -7,6 +7,7 @@ import gc
 import subprocess
 import sys
 import weakref
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +57,26 @@ def test_without_anything_kept_or_with_a_thread_running_it_exits_normally() -> N
         "threading.Timer(0.2, ev.set).start(); lifetime.end(5)"
     )
     assert (r.returncode, r.stderr.strip()) == (5, "atexit ran")
+
+
+def test_the_cli_runs_without_the_cyclic_gc_and_the_broker_with_it(tmp_path: Path) -> None:
+    """Short CLI runs skip the cyclic GC; a broker started from the CLI turns it back on."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    script = f"""
+import gc
+import evtctl.cli.main
+print(gc.isenabled())
+from pathlib import Path
+from evtctl.broker.launch import build_config, run
+cfg = build_config(data_dir=Path({str(blocker)!r}), listen="127.0.0.1:0", registry_listen="127.0.0.1:0")
+try:
+    run(cfg)  # fails at start-up (the data directory is a file), after turning the GC on
+except Exception as err:
+    print(type(err).__name__)
+print(gc.isenabled())
+"""
+    r = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert r.stdout.split() == ["False", "UsageError", "True"], r.stderr

@@ -116,7 +116,10 @@ def build_config(
 def run(cfg: BrokerConfig, log_level: str = "warning") -> None:
     """Serve until SIGTERM/SIGINT; start-up problems become UsageError (exit 2)."""
     import asyncio
+    import gc
     import logging
+
+    gc.enable()  # a server runs for days: it collects, whatever the CLI does for its short runs
 
     logging.basicConfig(
         level=getattr(logging, log_level.upper(), logging.WARNING),
