@@ -18,6 +18,7 @@ from evtctl.manifest import doccache
 from evtctl.manifest.doccache import CachedList, CachedMap, DocumentCache
 from evtctl.manifest.yamlpos import PosList, PosMap, copy_node, load_text, locate
 from evtctl.workspace import check_workspace
+from tests.support.cli import copy_reference
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "corpus" / "invalid"
@@ -83,12 +84,7 @@ def _snapshot(root: Path, environment: str | None = None) -> dict[str, Any]:
 
 
 def _reference(tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    root.mkdir()
-    for name in ("evtctl.yaml", "topology", "schemas"):
-        src = REPO / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)
-    return root
+    return copy_reference(tmp_path / "ws")
 
 
 def test_cached_load_gives_the_same_model_problems_and_positions(

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.support.cli import fresh_python
+from tests.support.cli import copy_reference, fresh_python
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "corpus" / "invalid"
@@ -63,14 +63,7 @@ def test_prefetched_schema_checks_match_in_line_checks(tmp_path: Path) -> None:
     for case in CASES:
         shutil.copytree(CORPUS / case, tmp_path / case)
         roots.append(tmp_path / case)
-    reference = tmp_path / "reference"
-    reference.mkdir()
-    for part in ("evtctl.yaml", "topology", "schemas"):
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, reference / part)
-        else:
-            shutil.copy(source, reference / part)
+    reference = copy_reference(tmp_path / "reference")
     roots.append(reference)
     out = json.loads(fresh_python(_SCRIPT, *roots))
     assert any(out["spawned"]), "the prefetch never forked"
@@ -86,14 +79,7 @@ def test_prefetched_schema_checks_match_in_line_checks(tmp_path: Path) -> None:
 def test_a_warm_cache_settles_every_file_without_forking(tmp_path: Path) -> None:
     """Files the schema cache knows are settled in line (a read and a hash); only the rest would
     be parsed in a child, so a second load of an unchanged workspace never forks."""
-    reference = tmp_path / "reference"
-    reference.mkdir()
-    for part in ("evtctl.yaml", "topology", "schemas"):
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, reference / part)
-        else:
-            shutil.copy(source, reference / part)
+    reference = copy_reference(tmp_path / "reference")
     # Avro outcomes are cached; the reference binds one JSON Schema and one Protobuf file, never
     # cached, which stay under a threshold of 3 on the warm load
     script = _SCRIPT.replace("PREFETCH_MIN_FILES = 0", "PREFETCH_MIN_FILES = 3").replace(

@@ -48,3 +48,17 @@ def fresh_python(script: str, *args: str | Path, timeout: float = 300) -> str:
     if result.returncode != 0:
         raise AssertionError(f"script failed ({result.returncode}):\n{result.stderr[-3000:]}")
     return result.stdout
+
+
+def copy_reference(dest: Path) -> Path:
+    """A copy of the repository's reference workspace (evtctl.yaml, topology/, schemas/) at ``dest``."""
+    import shutil
+
+    dest.mkdir(parents=True)
+    for part in ("evtctl.yaml", "topology", "schemas"):
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, dest / part)
+        else:
+            shutil.copy(source, dest / part)
+    return dest
