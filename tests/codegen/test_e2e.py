@@ -32,45 +32,26 @@ from evtctl.runtime.consumer import Delivery
 from evtctl.runtime.idempotency import SqliteIdempotencyStore
 from evtctl.runtime.registry import SchemaCache
 from evtctl.runtime.settings import ClientSettings
+from tests.codegen.conftest import broker_with_topics
 from tests.codegen.gen import SHOP, generate_and_import
-from tests.support.broker import BrokerProcess, start_broker
+from tests.support.broker import BrokerProcess
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
-    proc = start_broker(tmp_path_factory.mktemp("broker"))
-    try:
-        admin = AdminClient({"bootstrap.servers": proc.bootstrap})
-        topics = [
-            ("shop.orders", 3),
-            ("shop.orders.dlq", 1),
-            ("shop.customers", 1),
-            ("shop.payments", 1),
-            ("shop.outbox-check", 2),
-            ("shop.poison", 1),
-            ("shop.poison.dlq", 1),
-            ("shop.audit", 1),
-        ]
-        for future in admin.create_topics([NewTopic(name, n, 1) for name, n in topics]).values():
-            future.result(15)
-        yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture(scope="module")
-def settings(broker: BrokerProcess) -> ClientSettings:
-    assert broker.registry_url is not None
-    return ClientSettings(bootstrap_servers=broker.bootstrap, registry_url=broker.registry_url)
-
-
-@pytest.fixture(scope="module")
-def registry(settings: ClientSettings) -> Iterator[RegistryClient]:
-    client = RegistryClient(settings.registry_url)
-    yield client
-    client.close()
+    topics = [
+        ("shop.orders", 3),
+        ("shop.orders.dlq", 1),
+        ("shop.customers", 1),
+        ("shop.payments", 1),
+        ("shop.outbox-check", 2),
+        ("shop.poison", 1),
+        ("shop.poison.dlq", 1),
+        ("shop.audit", 1),
+    ]
+    yield from broker_with_topics(tmp_path_factory.mktemp("broker"), topics)
 
 
 @pytest.fixture(scope="module")

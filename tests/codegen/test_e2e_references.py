@@ -17,7 +17,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from evtctl.registry.client import RegistryClient, SchemaReference
 from evtctl.runtime import wire
@@ -26,6 +25,7 @@ from evtctl.runtime.idempotency import MemoryIdempotencyStore
 from evtctl.runtime.registry import SchemaCache
 from evtctl.runtime.serde import DeserializationError
 from evtctl.runtime.settings import ClientSettings
+from tests.codegen.conftest import broker_with_topics
 from tests.codegen.gen import REFS, generate_and_import
 from tests.support.broker import BrokerProcess, start_broker
 
@@ -38,28 +38,8 @@ ADDRESS = SchemaReference("shop.common.Address", "shop.common.Address", 1)
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
-    proc = start_broker(tmp_path_factory.mktemp("broker"))
-    try:
-        admin = AdminClient({"bootstrap.servers": proc.bootstrap})
-        topics = [("billing.invoices", 2), ("billing.refunds", 1), ("billing.confluent", 1)]
-        for future in admin.create_topics([NewTopic(name, n, 1) for name, n in topics]).values():
-            future.result(15)
-        yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture(scope="module")
-def settings(broker: BrokerProcess) -> ClientSettings:
-    assert broker.registry_url is not None
-    return ClientSettings(bootstrap_servers=broker.bootstrap, registry_url=broker.registry_url)
-
-
-@pytest.fixture(scope="module")
-def registry(settings: ClientSettings) -> Iterator[RegistryClient]:
-    client = RegistryClient(settings.registry_url)
-    yield client
-    client.close()
+    topics = [("billing.invoices", 2), ("billing.refunds", 1), ("billing.confluent", 1)]
+    yield from broker_with_topics(tmp_path_factory.mktemp("broker"), topics)
 
 
 @pytest.fixture(scope="module")
