@@ -32,7 +32,7 @@ from evtctl.broker.protocol.codec import (
     Message,
     codec,
     is_flexible,
-    read_uvarint,
+    skip_tagged_fields,
 )
 from evtctl.broker.protocol.errors import ErrorCode
 from evtctl.broker.state import MetadataStore, TopicMeta, effective_configs
@@ -373,7 +373,7 @@ class Broker:
         req_name = f"{handler.name}Request"
         try:
             if is_flexible(req_name, version):
-                pos = _skip_tagged_fields(view, pos)
+                pos = skip_tagged_fields(view, pos)
             request = codec(req_name, version).decode(view, pos)
         except DecodeError as err:
             log.info("closing %s: malformed %s v%d: %s", conn.client_address, handler.name, version, err)
@@ -381,9 +381,7 @@ class Broker:
         ctx = RequestContext(self, conn, api_key, version, correlation_id, client_id)
         return asyncio.create_task(self._run(handler.handle, handler.name, ctx, request))
 
-    async def _run(
-        self, handle: Any, name: str, ctx: RequestContext, request: Message
-    ) -> list[Chunk] | None:
+    async def _run(self, handle: Any, name: str, ctx: RequestContext, request: Message) -> list[Chunk] | None:
         response = await handle(ctx, request)
         if response is None:
             return None
@@ -423,17 +421,6 @@ def _read_client_id(buf: memoryview, pos: int) -> tuple[str | None, int]:
     if pos + n > len(buf):
         raise DecodeError("truncated client id")
     return str(buf[pos : pos + n], "utf-8", "replace"), pos + n
-
-
-def _skip_tagged_fields(buf: memoryview, pos: int) -> int:
-    count, pos = read_uvarint(buf, pos)
-    for _ in range(count):
-        _, pos = read_uvarint(buf, pos)
-        size, pos = read_uvarint(buf, pos)
-        pos += size
-        if pos > len(buf):
-            raise DecodeError("truncated tagged fields in request header")
-    return pos
 
 
 def print_ready(line: str) -> None:

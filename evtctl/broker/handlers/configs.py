@@ -26,6 +26,7 @@ from evtctl.broker.protocol.codec import (
     is_flexible,
     read_uvarint,
     register_fast_reader,
+    skip_tagged_fields,
 )
 from evtctl.broker.protocol.errors import ErrorCode
 from evtctl.kafka.topic_configs import TOPIC_CONFIGS, ConfigType, ConfigValueError, lookup
@@ -350,16 +351,6 @@ def _request_reader(version: int, flexible: bool) -> Reader | None:
             return b, pos + 1
         return read_uvarint(memoryview(data), pos)
 
-    def skip_tagged(data: bytes, pos: int) -> int:
-        count, pos = uvarint(data, pos)
-        for _ in range(count):
-            _, pos = uvarint(data, pos)
-            size, pos = uvarint(data, pos)
-            pos += size
-            if pos > len(data):
-                raise DecodeError("truncated tagged field")
-        return pos
-
     def read(buf: memoryview, start: int) -> tuple[Message, int]:
         data = bytes(buf)
         end = len(data)
@@ -412,7 +403,7 @@ def _request_reader(version: int, flexible: bool) -> Reader | None:
                         keys.append(data[pos:stop].decode())
                         pos = stop
                 if flexible:
-                    pos = skip_tagged(data, pos) if data[pos] else pos + 1
+                    pos = skip_tagged_fields(buf, pos) if data[pos] else pos + 1
                 resources.append({"resource_type": rtype, "resource_name": name, "configuration_keys": keys})
             msg: Message = {"resources": resources}
             if synonyms:
@@ -422,7 +413,7 @@ def _request_reader(version: int, flexible: bool) -> Reader | None:
                 msg["include_documentation"] = data[pos] != 0
                 pos += 1
             if flexible:
-                pos = skip_tagged(data, pos)
+                pos = skip_tagged_fields(buf, pos)
         except UnicodeDecodeError:
             raise DecodeError("invalid UTF-8 in string") from None
         return msg, pos

@@ -380,6 +380,18 @@ def _array_rw(item_r: Reader, item_w: Writer, compact: bool, nullable: bool) -> 
     return read, write
 
 
+def skip_tagged_fields(buf: memoryview, pos: int) -> int:
+    """Past a tagged-fields section whose tags nobody reads (request headers, hand-written readers)."""
+    count, pos = read_uvarint(buf, pos)
+    for _ in range(count):
+        _, pos = read_uvarint(buf, pos)
+        size, pos = read_uvarint(buf, pos)
+        pos += size
+        if pos > len(buf):
+            raise DecodeError("truncated tagged field")
+    return pos
+
+
 def _skip_tagged(buf: memoryview, pos: int) -> tuple[int, int]:
     size, pos = read_uvarint(buf, pos)
     if pos + size > len(buf):
